@@ -38,7 +38,7 @@ _STOP_FIELDS: tuple[tuple[str, pa.DataType, bool, str], ...] = (
     ("latitude", pa.float64(), False, "WGS84 latitude; comes with longitude (`latitude`)."),
     ("longitude", pa.float64(), False, "WGS84 longitude; comes with latitude (`longitude`)."),
     ("contact_name", pa.string(), False, "Person to ask for at the stop."),
-    ("contact_number", pa.string(), False, "Phone, ideally E.164 (`contact_code` + `contact_number`)."),
+    ("contact_number", pa.string(), False, "Phone, ideally E.164 (`contact_number`)."),
     ("email", pa.string(), False, "Contact e-mail (`email`)."),
     ("note", pa.string(), False, "Free text for the driver (`note`)."),
     ("window_from", pa.string(), False, "Delivery window opens, HH:MM[:SS] local time."),

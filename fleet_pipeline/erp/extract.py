@@ -1,0 +1,176 @@
+"""Extract one day of deliveries and items from the ERP into Parquet files of canonical schema.
+
+Each query's result is streamed (a server-side cursor where the driver has one) in chunks of
+`chunk_rows`; each chunk is turned column by column into an Arrow record batch and appended to a
+Parquet file, so memory stays bounded by the chunk size whatever the day's volume.
+
+Both files are written to temporary names and renamed into place only when both are complete:
+a failed run leaves the previous day's files as they were, never a partial file or a new
+deliveries file next to old items.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from functools import partial
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+
+from fleet_pipeline.erp.canonical import ITEM_SCHEMA, JOB_SCHEMA
+from fleet_pipeline.erp.convert import columns_of, to_array
+from fleet_pipeline.erp.drivers import numerics_as_text
+from fleet_pipeline.erp.source import (
+    ColumnMatch,
+    Source,
+    SourceQuery,
+    connection,
+    guarded,
+    match_columns,
+    require_columns,
+    window,
+)
+from fleet_pipeline.storage import atomic_write, partition_dir
+
+ASSET = "erp_deliveries"
+DELIVERIES_FILE = "deliveries.parquet"
+ITEMS_FILE = "items.parquet"
+DEFAULT_CHUNK_ROWS = 50_000
+
+# Dialects that can give both queries one consistent snapshot, so that every item's delivery
+# is in the deliveries file even while the ERP is being written to.
+_SNAPSHOT_DIALECTS = {"postgresql": "REPEATABLE READ", "mysql": "REPEATABLE READ",
+                      "mariadb": "REPEATABLE READ"}
+
+
+@dataclass(frozen=True)
+class ExtractStats:
+    day: date
+    deliveries: int
+    items: int
+    bytes: int  # size of both files
+    seconds: float
+    deliveries_path: Path
+    items_path: Path
+    absent_columns: dict[str, tuple[str, ...]]  # optional canonical columns written as NULL
+    extra_columns: dict[str, tuple[str, ...]]  # returned by a query but not canonical: ignored
+
+
+def day_files(data_dir: Path, day: date | str) -> tuple[Path, Path]:
+    """Where a day's extraction lives: (deliveries.parquet, items.parquet)."""
+    folder = partition_dir(data_dir, ASSET, day)
+    return folder / DELIVERIES_FILE, folder / ITEMS_FILE
+
+
+def extract_day(engine: sa.Engine, source: Source, day: date, data_dir: Path,
+                chunk_rows: int = DEFAULT_CHUNK_ROWS) -> ExtractStats:
+    """Write the day's deliveries and items to their Parquet files and return what was written."""
+    started = time.perf_counter()
+    deliveries_path, items_path = day_files(data_dir, day)
+    isolation = _SNAPSHOT_DIALECTS.get(engine.dialect.name)
+    with connection(engine) as conn, numerics_as_text(conn):
+        if isolation:
+            conn.execution_options(isolation_level=isolation)
+        run = _QueryRun(engine, conn, source, window(day), chunk_rows)
+        with conn.begin():
+
+            def write_both(deliveries_tmp: Path) -> None:
+                run.write(source.deliveries, JOB_SCHEMA, deliveries_tmp)
+                # Items are renamed into place just before deliveries; both or neither change.
+                atomic_write(items_path, partial(run.write, source.items, ITEM_SCHEMA))
+
+            atomic_write(deliveries_path, write_both)
+
+    return ExtractStats(
+        day=day,
+        deliveries=run.counts["deliveries"],
+        items=run.counts["items"],
+        bytes=deliveries_path.stat().st_size + items_path.stat().st_size,
+        seconds=time.perf_counter() - started,
+        deliveries_path=deliveries_path,
+        items_path=items_path,
+        absent_columns={n: m.absent_optional for n, m in run.matches.items()
+                        if m.absent_optional},
+        extra_columns={n: m.extra for n, m in run.matches.items() if m.extra},
+    )
+
+
+@dataclass
+class _QueryRun:
+    """The source queries of one day, run on one connection inside one transaction."""
+
+    engine: sa.Engine
+    conn: sa.Connection
+    source: Source
+    params: dict
+    chunk_rows: int
+    matches: dict[str, ColumnMatch] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def write(self, query: SourceQuery, schema: pa.Schema, path: Path) -> None:
+        """Stream the query's result into a Parquet file at `path`."""
+        options = {"stream_results": True, "yield_per": self.chunk_rows}
+        with guarded(self.engine, query), self.conn.execute(
+                query.statement(), self.params, execution_options=options) as result:
+            match = self.matches[query.name] = match_columns(query, list(result.keys()))
+            if match.missing_required:
+                result.close()  # MariaDB allows one open streaming result per connection
+                self._raise_missing()
+            # An explicit size: without a server-side cursor (SQLite) yield_per is not used.
+            self.counts[query.name] = write_parquet(
+                path, schema, result.partitions(self.chunk_rows),
+                partial(rows_to_batch, match=match, schema=schema))
+
+    def _raise_missing(self) -> None:
+        """MissingColumnsError naming the missing columns of both queries, not just the first."""
+        for query in self.source.queries():
+            if query.name not in self.matches:
+                with self.conn.execute(query.statement(), self.params) as result:
+                    self.matches[query.name] = match_columns(query, list(result.keys()))
+        require_columns(self.matches, self.source)
+
+
+def rows_to_batch(rows: Sequence[Sequence], match: ColumnMatch,
+                  schema: pa.Schema) -> pa.RecordBatch:
+    """A chunk of result rows as a record batch of `schema`, converted column by column."""
+    columns = columns_of(rows)
+    arrays = []
+    for column in schema:
+        position = match.positions.get(column.name)
+        if position is None:
+            arrays.append(pa.nulls(len(rows), column.type))
+        else:
+            arrays.append(to_array(columns[position], column.type, column.name))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def write_parquet(path: Path, schema: pa.Schema, chunks: Iterable[Sequence[Sequence]],
+                  to_batch: Callable[[Sequence[Sequence]], pa.RecordBatch]) -> int:
+    """Convert each chunk of rows and append it to one Parquet file; returns the row count.
+
+    One worker thread converts and writes a chunk while the database driver fetches the next
+    (drivers and the Parquet writer release the GIL for much of their work), and at most two
+    chunks are in memory at a time. With no chunks, the file is empty but has the schema.
+    """
+    rows = 0
+    with pq.ParquetWriter(path, schema) as writer, ThreadPoolExecutor(1) as worker:
+
+        def convert_and_write(chunk: Sequence[Sequence]) -> int:
+            batch = to_batch(chunk)
+            writer.write_batch(batch)
+            return batch.num_rows
+
+        pending: Future[int] | None = None
+        for chunk in chunks:
+            if pending is not None:
+                rows += pending.result()
+            pending = worker.submit(convert_and_write, chunk)
+        if pending is not None:
+            rows += pending.result()
+    return rows

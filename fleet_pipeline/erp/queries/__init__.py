@@ -1,0 +1,1 @@
+"""Built-in source queries for the sample ERP (shipped as package data)."""
