@@ -1,0 +1,1 @@
+"""Validation in Dagster: the `delivery_jobs` asset and its rejection-rate check."""

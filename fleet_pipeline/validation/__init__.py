@@ -1,0 +1,1 @@
+"""Validation: the delivery-job contract (pandera), the split of a partition, job payloads."""

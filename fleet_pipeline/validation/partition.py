@@ -1,0 +1,101 @@
+"""One day of the `delivery_jobs` asset: read the extraction, split it, write jobs and rejections.
+
+Files under `delivery_jobs/date=YYYY-MM-DD/` in the data dir:
+- `valid_jobs.parquet`: one row per valid delivery: `reference_number`, `payload` (the JSON body
+  of `POST /delivery/jobs`, canonical JSON), `payload_hash` (sha256 of `payload`), then every
+  canonical delivery column as extracted.
+- `rejections.parquet`: the failures frame of `split` (FAILURE_COLUMNS), values already masked.
+Both are replaced together on every run of the day (each by an atomic rename, rejections first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from fleet_pipeline.erp.canonical import JOB_SCHEMA
+from fleet_pipeline.erp.extract import day_files
+from fleet_pipeline.storage import atomic_write, partition_dir
+from fleet_pipeline.validation.payloads import build_payloads, canonical_json, payload_digest
+from fleet_pipeline.validation.settings import ValidationSettings
+from fleet_pipeline.validation.split import FAILURE_COLUMNS, ValidationResult, split
+
+ASSET = "delivery_jobs"
+VALID_JOBS_FILE = "valid_jobs.parquet"
+REJECTIONS_FILE = "rejections.parquet"
+
+VALID_JOBS_SCHEMA = pa.schema([
+    pa.field("reference_number", pa.string()),
+    pa.field("payload", pa.string()),
+    pa.field("payload_hash", pa.string()),
+    *(f for f in JOB_SCHEMA if f.name != "reference_number"),
+])
+REJECTIONS_SCHEMA = pa.schema([
+    pa.field(name, pa.int64() if name == "row_position" else pa.string())
+    for name in FAILURE_COLUMNS
+])
+
+
+def job_files(data_dir: Path, day: date | str) -> tuple[Path, Path]:
+    """Where a day's validation output lives: (valid_jobs.parquet, rejections.parquet)."""
+    folder = partition_dir(data_dir, ASSET, day)
+    return folder / VALID_JOBS_FILE, folder / REJECTIONS_FILE
+
+
+@dataclass(frozen=True)
+class PartitionOutcome:
+    day: date
+    result: ValidationResult
+    valid_jobs_path: Path
+    rejections_path: Path
+
+    @property
+    def extracted(self) -> int:
+        return self.result.extracted
+
+    @property
+    def valid(self) -> int:
+        return len(self.result.valid_deliveries)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.result.rejected_references)
+
+
+def validate_partition(data_dir: Path, day: date, now: datetime,
+                       settings: ValidationSettings) -> PartitionOutcome:
+    deliveries_path, items_path = day_files(data_dir, day)
+    for path in (deliveries_path, items_path):
+        if not path.exists():
+            raise FileNotFoundError(
+                f"no extraction for {day.isoformat()}: {path} is missing; "
+                "materialize erp_deliveries for this date first")
+    result = split(pq.read_table(deliveries_path).to_pandas(),
+                   pq.read_table(items_path).to_pandas(), now, settings)
+    valid_jobs_path, rejections_path = job_files(data_dir, day)
+    jobs = valid_jobs_table(result)
+    failures = pa.Table.from_pandas(result.failures[list(FAILURE_COLUMNS)],
+                                    schema=REJECTIONS_SCHEMA, preserve_index=False)
+
+    def write_both(jobs_tmp: Path) -> None:
+        pq.write_table(jobs, jobs_tmp)
+        atomic_write(rejections_path, lambda tmp: pq.write_table(failures, tmp))
+
+    atomic_write(valid_jobs_path, write_both)
+    return PartitionOutcome(day, result, valid_jobs_path, rejections_path)
+
+
+def valid_jobs_table(result: ValidationResult) -> pa.Table:
+    valid = result.valid_deliveries
+    bodies = [canonical_json(p) for p in build_payloads(valid, result.valid_items)]
+    canonical = pa.Table.from_pandas(valid[[f.name for f in JOB_SCHEMA]], schema=JOB_SCHEMA,
+                                     preserve_index=False)
+    return pa.Table.from_arrays(
+        [canonical["reference_number"], pa.array(bodies, pa.string()),
+         pa.array([payload_digest(body) for body in bodies], pa.string()),
+         *(canonical[f.name] for f in JOB_SCHEMA if f.name != "reference_number")],
+        schema=VALID_JOBS_SCHEMA)
