@@ -4,6 +4,10 @@ Each query's result is streamed (a server-side cursor where the driver has one) 
 `chunk_rows`; each chunk is turned column by column into an Arrow record batch and appended to a
 Parquet file, so memory stays bounded by the chunk size whatever the day's volume.
 
+The rows are fetched from the DBAPI cursor of the SQLAlchemy connection, as the driver's plain
+tuples: a SQLAlchemy Row per row (and a copy back into a tuple) cost as much as the conversion.
+SQLAlchemy still compiles the SQL for the dialect, so the window dates stay bind parameters.
+
 Both files are written to temporary names and renamed into place only when both are complete:
 a failed run leaves the previous day's files as they were, never a partial file or a new
 deliveries file next to old items.
@@ -12,8 +16,9 @@ deliveries file next to old items.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -25,7 +30,7 @@ import sqlalchemy as sa
 
 from fleet_pipeline.erp.canonical import ITEM_SCHEMA, JOB_SCHEMA
 from fleet_pipeline.erp.convert import columns_of, to_array
-from fleet_pipeline.erp.drivers import numerics_as_text
+from fleet_pipeline.erp.drivers import numerics_as_text, streaming_cursor
 from fleet_pipeline.erp.source import (
     ColumnMatch,
     Source,
@@ -115,25 +120,61 @@ class _QueryRun:
 
     def write(self, query: SourceQuery, schema: pa.Schema, path: Path) -> None:
         """Stream the query's result into a Parquet file at `path`."""
-        options = {"stream_results": True, "yield_per": self.chunk_rows}
-        with guarded(self.engine, query), self.conn.execute(
-                query.statement(), self.params, execution_options=options) as result:
-            match = self.matches[query.name] = match_columns(query, list(result.keys()))
-            if match.missing_required:
-                result.close()  # MariaDB allows one open streaming result per connection
-                self._raise_missing()
-            # An explicit size: without a server-side cursor (SQLite) yield_per is not used.
-            self.counts[query.name] = write_parquet(
-                path, schema, result.partitions(self.chunk_rows),
-                partial(rows_to_batch, match=match, schema=schema))
+        with guarded(self.engine, query), fetched(self.conn, query, self.params,
+                                                  self.chunk_rows) as (names, chunks):
+            match = self.matches[query.name] = match_columns(query, names)
+            if not match.missing_required:
+                self.counts[query.name] = write_parquet(
+                    path, schema, chunks, partial(rows_to_batch, match=match, schema=schema))
+        if match.missing_required:  # the cursor is closed: MariaDB allows one streaming result
+            self._raise_missing()
 
     def _raise_missing(self) -> None:
         """MissingColumnsError naming the missing columns of both queries, not just the first."""
+        day = self.params["window_start"]
+        empty = {"window_start": day, "window_end": day}  # only the column names are wanted
         for query in self.source.queries():
             if query.name not in self.matches:
-                with self.conn.execute(query.statement(), self.params) as result:
-                    self.matches[query.name] = match_columns(query, list(result.keys()))
+                with guarded(self.engine, query), fetched(self.conn, query, empty,
+                                                          1) as (names, _):
+                    self.matches[query.name] = match_columns(query, names)
         require_columns(self.matches, self.source)
+
+
+@contextmanager
+def fetched(conn: sa.Connection, query: SourceQuery, params: dict,
+            chunk_rows: int) -> Iterator[tuple[list[str], Iterator[list[tuple]]]]:
+    """The query's column names and its rows, as lists of at most `chunk_rows` driver tuples."""
+    sql, arguments = driver_sql(query, conn.dialect, params)
+    cursor = streaming_cursor(conn)
+    try:
+        cursor.execute(sql, arguments)
+        rows = cursor.fetchmany(chunk_rows)
+        # After the first fetch: a PostgreSQL server-side cursor has no description before.
+        names = [column[0] for column in cursor.description]
+
+        def chunks() -> Iterator[list[tuple]]:
+            chunk = rows
+            while chunk:
+                yield chunk
+                chunk = cursor.fetchmany(chunk_rows)
+
+        yield names, chunks()
+    finally:
+        cursor.close()
+
+
+def driver_sql(query: SourceQuery, dialect: sa.Dialect, params: dict) -> tuple[str, dict | list]:
+    """The query in the dialect's SQL and paramstyle, with its bind values as SQLAlchemy would
+    send them (SQLite, for one, gets a date as ISO text)."""
+    compiled = query.statement().compile(dialect=dialect)
+    values = {}
+    for name, value in compiled.construct_params(params).items():
+        process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        values[name] = process(value) if process else value
+    if dialect.positional:
+        return str(compiled), [values[name] for name in compiled.positiontup]
+    return str(compiled), values
 
 
 def rows_to_batch(rows: Sequence[Sequence], match: ColumnMatch,

@@ -224,19 +224,24 @@ def connection(engine: sa.Engine) -> Iterator[sa.Connection]:
 
 @contextmanager
 def guarded(engine: sa.Engine, query: SourceQuery) -> Iterator[None]:
-    """Turns a database error while running `query` into ErpQueryError, password scrubbed."""
+    """Turns a database error while running `query` into ErpQueryError, password scrubbed.
+
+    Both kinds: SQLAlchemy's wrapper, and the driver's own error from a DBAPI cursor used
+    directly.
+    """
     try:
         yield
-    except sa.exc.DBAPIError as exc:
+    except (sa.exc.DBAPIError, engine.dialect.loaded_dbapi.Error) as exc:
         raise ErpQueryError(
             f"The {query.name} query ({query.origin}) failed on the ERP "
             f"{describe_url(engine.url)}: {driver_message(exc, engine.url)}") from None
 
 
-def driver_message(exc: sa.exc.DBAPIError, url: sa.URL) -> str:
+def driver_message(exc: Exception, url: sa.URL) -> str:
     """The first line of the driver's own message, with the password blanked out."""
-    lines = str(exc.orig).strip().splitlines()
-    text = lines[0] if lines else type(exc.orig).__name__
+    error = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+    lines = str(error).strip().splitlines()
+    text = lines[0] if lines else type(error).__name__
     if url.password:
         text = text.replace(str(url.password), "***")
     return text

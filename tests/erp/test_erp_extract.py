@@ -12,8 +12,15 @@ from erp_seeded import DAY, seed_sample
 
 from fleet_pipeline.erp.canonical import ITEM_SCHEMA, JOB_SCHEMA
 from fleet_pipeline.erp.convert import ConversionError
-from fleet_pipeline.erp.extract import day_files, extract_day
-from fleet_pipeline.erp.source import ErpQueryError, MissingColumnsError, connect, load_source
+from fleet_pipeline.erp.drivers import numerics_as_text
+from fleet_pipeline.erp.extract import day_files, extract_day, fetched
+from fleet_pipeline.erp.source import (
+    ErpQueryError,
+    MissingColumnsError,
+    connect,
+    load_source,
+    window,
+)
 
 
 def _expected_deliveries(seeded, day):
@@ -82,11 +89,43 @@ def test_seed_and_extract_every_database(any_db_url, tmp_path):
     engine.dispose()
 
 
-def test_empty_day_gives_empty_files_of_the_right_schema(seeded_sqlite, tmp_path):
-    stats = extract_day(connect(seeded_sqlite.url), load_source(), date(2030, 1, 1), tmp_path)
+def test_empty_day_gives_empty_files_of_the_right_schema(any_db_url, tmp_path):
+    seed_sample(any_db_url)
+    engine = connect(any_db_url)
+    stats = extract_day(engine, load_source(), date(2030, 1, 1), tmp_path)
     assert (stats.deliveries, stats.items) == (0, 0)
     assert pq.read_table(stats.deliveries_path).schema == JOB_SCHEMA
     assert pq.read_table(stats.items_path).num_rows == 0
+    engine.dispose()
+
+
+def test_rows_arrive_in_chunks_as_driver_tuples(any_db_url):
+    seeded = seed_sample(any_db_url)
+    engine = connect(any_db_url)
+    query = load_source().items
+    with engine.connect() as conn, numerics_as_text(conn), conn.begin(), fetched(
+            conn, query, window(DAY), chunk_rows=50) as (names, chunks):
+        sizes = [len(chunk) for chunk in chunks]
+        assert names[:2] == ["reference_number", "line_number"]
+    notes = {n["delivery_note_id"] for n in seeded.pending_notes(DAY)}
+    lines = sum(1 for line in seeded.data.rows["delivery_lines"]
+                if line["delivery_note_id"] in notes)
+    assert sum(sizes) == lines > 100
+    assert sizes[:-1] == [50] * (len(sizes) - 1) and 0 < sizes[-1] <= 50
+    engine.dispose()
+
+
+def test_postgresql_rows_stay_on_the_server_until_fetched(pg_url):
+    seed_sample(pg_url)
+    engine = connect(pg_url)
+    with engine.connect() as conn, conn.begin(), fetched(
+            conn, load_source().deliveries, window(DAY), chunk_rows=10) as (_, chunks):
+        first = next(chunks)
+        open_cursors = conn.execute(sa.text("SELECT name FROM pg_cursors")).scalars().all()
+        assert len(first) == 10
+        assert [name[:10] for name in open_cursors] == ["fleet_erp_"]
+        assert sum(len(chunk) for chunk in chunks) == 50
+    engine.dispose()
 
 
 def test_files_land_in_the_day_partition_folder(seeded_sqlite, tmp_path):
@@ -111,13 +150,44 @@ def test_a_failed_extraction_leaves_the_previous_files_intact(seeded_sqlite, tmp
         "deliveries.parquet", "items.parquet"]
 
 
-def test_missing_columns_stop_the_extraction_before_any_file(seeded_sqlite, tmp_path):
+def test_missing_columns_stop_the_extraction_before_any_file(any_db_url, tmp_path):
+    seed_sample(any_db_url)
+    engine = connect(any_db_url)
+    deliveries = tmp_path / "deliveries.sql"
+    deliveries.write_text("SELECT delivery_no AS reference_number, ship_date AS scheduled_date "
+                          "FROM delivery_notes "
+                          "WHERE ship_date >= :window_start AND ship_date < :window_end")
     items = tmp_path / "items.sql"
     items.write_text("SELECT delivery_no AS reference_number FROM delivery_notes "
                      "WHERE ship_date >= :window_start AND ship_date < :window_end")
-    with pytest.raises(MissingColumnsError, match="line_number, description, quantity"):
-        extract_day(connect(seeded_sqlite.url), load_source(items_query=items), DAY, tmp_path)
+    # The deliveries query has rows, still unread when the items query is checked.
+    with pytest.raises(MissingColumnsError) as raised:
+        extract_day(engine, load_source(deliveries, items), DAY, tmp_path, chunk_rows=5)
+    assert raised.value.missing == {
+        "deliveries": ("job_type_id", "schedule_type_id", "dropoff_customer_name",
+                       "dropoff_address_line_1", "dropoff_country_code"),
+        "items": ("line_number", "description", "quantity")}
     assert not (tmp_path / "erp_deliveries" / "date=2026-12-04" / "deliveries.parquet").exists()
+    engine.dispose()
+
+
+def test_a_query_failing_while_rows_are_fetched_fails_the_day_cleanly(pg_url, tmp_path):
+    seed_sample(pg_url)
+    engine = connect(pg_url)
+    items = tmp_path / "items.sql"
+    items.write_text(  # line numbers are 10, 20, ...: the second line of a note divides by 0
+        "SELECT dn.delivery_no AS reference_number, 1 / (dl.line_no - 20) AS line_number, "
+        "dl.description, dl.qty AS quantity FROM delivery_lines dl JOIN delivery_notes dn "
+        "ON dn.delivery_note_id = dl.delivery_note_id "
+        "WHERE dn.ship_date >= :window_start AND dn.ship_date < :window_end "
+        "ORDER BY dn.delivery_note_id, dl.line_no")
+    with pytest.raises(ErpQueryError, match="items query .* division by zero"):
+        extract_day(engine, load_source(items_query=items), DAY, tmp_path, chunk_rows=1)
+    folder = day_files(tmp_path, DAY)[0].parent
+    assert not folder.exists() or list(folder.iterdir()) == []  # no file, no temporary
+    # The connection went back to the pool usable.
+    assert extract_day(engine, load_source(), DAY, tmp_path).deliveries == 60
+    engine.dispose()
 
 
 ODD_JOBS = sa.Table(
@@ -148,17 +218,18 @@ def test_odd_values_pass_through_and_numbers_as_text_convert_losslessly(any_db_u
     ODD_JOBS.create(engine)
     with engine.begin() as conn:
         conn.execute(ODD_JOBS.insert(), odd)
-    window = "WHERE day >= :window_start AND day < :window_end ORDER BY ref"
+    where = "WHERE day >= :window_start AND day < :window_end ORDER BY ref"
     deliveries = tmp_path / "d.sql"
     deliveries.write_text(
         "SELECT ref AS reference_number, day AS scheduled_date, jt AS job_type_id, "
         "st AS schedule_type_id, ts AS scheduled_delivery_ts, cust AS dropoff_customer_name, "
         "street AS dropoff_address_line_1, country AS dropoff_country_code, "
         "lat AS dropoff_latitude, phone AS dropoff_contact_number, zip AS dropoff_postal_code, "
-        f"'x' AS erp_only FROM odd_jobs {window}")
+        # A percent sign: the SQL goes to drivers whose parameters are written %s.
+        f"'100% Zoë' AS delivery_driver_name, 'x' AS erp_only FROM odd_jobs {where}")
     items = tmp_path / "i.sql"
     items.write_text("SELECT ref AS reference_number, st AS line_number, "
-                     f"cust AS description, qty AS quantity FROM odd_jobs {window}")
+                     f"cust AS description, qty AS quantity FROM odd_jobs {where}")
 
     stats = extract_day(connect(any_db_url), load_source(deliveries, items), DAY, tmp_path)
 
@@ -173,6 +244,7 @@ def test_odd_values_pass_through_and_numbers_as_text_convert_losslessly(any_db_u
     assert rows[0]["dropoff_contact_number"] == "27821234567"
     assert rows[0]["dropoff_postal_code"] == "8001"
     assert rows[1]["scheduled_delivery_ts"] == datetime(2026, 12, 4, 9, 5)
+    assert rows[0]["delivery_driver_name"] == "100% Zoë"
     assert rows[0]["labels"] is None  # optional and not returned: NULL
     assert pq.read_table(stats.items_path).column("quantity").to_pylist() == [2.5, 0.0]
     assert stats.extra_columns == {"deliveries": ("erp_only",)}
