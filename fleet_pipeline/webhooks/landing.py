@@ -1,0 +1,192 @@
+"""Land one verified callback: its event row and one result row per entry, in the caller's
+transaction (nothing here commits; the receiver answers 200 only after its commit).
+
+Concurrency. Several receivers may land callbacks at once, and Fleet may deliver one body twice
+at the same instant. On PostgreSQL every landing takes one transaction-scoped advisory lock
+before it reads the upload's earlier events; on SQLite the ledger engine's BEGIN IMMEDIATE does
+the same. So (1) the flags are decided on every earlier event of the upload, and (2) events
+commit in id order, which is what lets a sensor follow them with "id > last id seen" (sequence
+values handed out in parallel could commit out of order and be skipped). The lock is held for a
+few milliseconds per callback. The UNIQUE (upload_id, body_sha256) with ON CONFLICT DO NOTHING
+still guarantees a body lands once on any database, lock or not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from fleet_pipeline.ledger.callback_tables import (
+    CONTENT_TYPE_LENGTH,
+    OUTCOME_CREATED,
+    OUTCOME_REJECTED,
+    REMOTE_ADDR_LENGTH,
+    callback_events,
+    callback_results,
+)
+from fleet_pipeline.ledger.tables import jobs, uploads
+from fleet_pipeline.webhooks.parse import Entry, entries_digest
+
+# The request headers kept with an event: enough to trace a delivery through proxies.
+KEPT_HEADERS = ("user-agent", "content-length", "content-encoding", "x-forwarded-for",
+                "x-forwarded-proto", "x-real-ip", "forwarded", "x-request-id")
+_HEADER_VALUE_CHARS = 500
+# Any constant shared by every receiver; "fleetcb" in ASCII.
+_LANDING_LOCK_KEY = 0x666C6565746362
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One request that passed every check, as received."""
+
+    upload_id: str
+    body: bytes
+    signature: str
+    signature_variant: str  # "raw" or "json_encoded"
+    content_type: str
+    remote_addr: str | None
+    headers: Mapping[str, str]
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class Landing:
+    event_id: int
+    new: bool  # False: these exact bytes had landed before, nothing was written
+    duplicate_of: int | None
+    conflicting: bool
+    entry_count: int
+    unexpected_count: int
+
+
+# Statements built once: a callback runs each of them, and building one costs more than its
+# round trip to the database.
+_TOKEN_HASH = sa.select(uploads.c.webhook_token_hash).where(
+    uploads.c.upload_id == sa.bindparam("upload_id"))
+_UPLOAD_REFERENCES = sa.select(jobs.c.reference_number).where(
+    jobs.c.upload_id == sa.bindparam("upload_id"))
+_EARLIER_EVENTS = (
+    sa.select(callback_events.c.id, callback_events.c.entries_sha256,
+              callback_events.c.body_sha256)
+    .where(callback_events.c.upload_id == sa.bindparam("upload_id"))
+    .order_by(callback_events.c.id)
+)
+_EVENT_WITH_BODY = sa.select(
+    callback_events.c.id, callback_events.c.duplicate_of, callback_events.c.conflicting,
+    callback_events.c.entry_count, callback_events.c.unexpected_count,
+).where(callback_events.c.upload_id == sa.bindparam("upload_id"),
+        callback_events.c.body_sha256 == sa.bindparam("body_sha256"))
+_LOCK = sa.select(sa.func.pg_advisory_xact_lock(_LANDING_LOCK_KEY))
+_INSERT_EVENT = {
+    name: insert(callback_events)
+    .on_conflict_do_nothing(index_elements=["upload_id", "body_sha256"])
+    .returning(callback_events.c.id)
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+
+
+def stored_token_hash(conn: sa.Connection, upload_id: str) -> str | None:
+    return conn.scalar(_TOKEN_HASH, {"upload_id": upload_id})
+
+
+def judge(earlier: Sequence[tuple[int, str]], entries_sha256: str) -> tuple[int | None, bool]:
+    """(duplicate_of, conflicting) of new content among the upload's earlier events, given as
+    (event id, entries_sha256): the first event with the same entries, and whether any had
+    other entries."""
+    same = [event_id for event_id, digest in earlier if digest == entries_sha256]
+    return (min(same) if same else None), any(d != entries_sha256 for _, d in earlier)
+
+
+def result_rows(
+    upload_id: str, entries: Sequence[Entry], expected: Collection[str]
+) -> list[dict[str, Any]]:
+    """One callback_results row per entry (event_id is added on insert)."""
+    return [
+        {
+            "upload_id": upload_id,
+            "position": position,
+            "reference_number": entry.reference_number,
+            "outcome": OUTCOME_CREATED if entry.created else OUTCOME_REJECTED,
+            "fleet_job_id": entry.fleet_job_id,
+            "errors": None if entry.errors is None else json.dumps(entry.errors,
+                                                                   ensure_ascii=False),
+            "unexpected": entry.reference_number not in expected,
+        }
+        for position, entry in enumerate(entries)
+    ]
+
+
+def kept_headers(headers: Mapping[str, str]) -> str:
+    kept = {name: headers[name][:_HEADER_VALUE_CHARS] for name in KEPT_HEADERS
+            if name in headers}
+    return json.dumps(kept, sort_keys=True)
+
+
+def land_callback(conn: sa.Connection, delivery: Delivery, entries: Sequence[Entry]) -> Landing:
+    body_sha256 = hashlib.sha256(delivery.body).hexdigest()
+    # A repeated delivery, the common case of at-least-once, answers before taking the lock.
+    known = _event_with_body(conn, delivery.upload_id, body_sha256)
+    if known is not None:
+        return known
+    expected = set(conn.scalars(_UPLOAD_REFERENCES, {"upload_id": delivery.upload_id}))
+    rows = result_rows(delivery.upload_id, entries, expected)
+    entries_sha256 = entries_digest(entries)
+
+    if conn.dialect.name == "postgresql":
+        conn.execute(_LOCK)
+    earlier = conn.execute(_EARLIER_EVENTS, {"upload_id": delivery.upload_id}).all()
+    if any(body == body_sha256 for _, _, body in earlier):
+        return _event_with_body(conn, delivery.upload_id, body_sha256)
+    duplicate_of, conflicting = judge([(i, d) for i, d, _ in earlier], entries_sha256)
+    unexpected = sum(row["unexpected"] for row in rows)
+    created = sum(row["outcome"] == OUTCOME_CREATED for row in rows)
+    event_id = _insert_event(conn, {
+        "upload_id": delivery.upload_id,
+        "received_at": delivery.received_at,
+        "body": delivery.body,
+        "body_sha256": body_sha256,
+        "entries_sha256": entries_sha256,
+        "signature": delivery.signature,
+        "signature_variant": delivery.signature_variant,
+        "content_type": delivery.content_type[:CONTENT_TYPE_LENGTH],
+        "remote_addr": None if delivery.remote_addr is None
+        else delivery.remote_addr[:REMOTE_ADDR_LENGTH],
+        "headers": kept_headers(delivery.headers),
+        "entry_count": len(rows),
+        "created_count": created,
+        "rejected_count": len(rows) - created,
+        "unexpected_count": unexpected,
+        "duplicate_of": duplicate_of,
+        "conflicting": conflicting,
+    })
+    if event_id is None:  # reachable only without the lock: a SQLite engine not from make_engine
+        return _event_with_body(conn, delivery.upload_id, body_sha256)
+    if rows:
+        for row in rows:
+            row["event_id"] = event_id
+        conn.execute(callback_results.insert(), rows)
+    return Landing(event_id, True, duplicate_of, conflicting, len(rows), unexpected)
+
+
+def _insert_event(conn: sa.Connection, row: dict[str, Any]) -> int | None:
+    """The new event's id, or None when the upload already has an event with this body."""
+    statement = _INSERT_EVENT.get(conn.dialect.name)
+    if statement is None:  # elsewhere the UNIQUE constraint refuses the second one (retryable)
+        return conn.execute(callback_events.insert(), row).inserted_primary_key[0]
+    return conn.scalar(statement, row)
+
+
+def _event_with_body(conn: sa.Connection, upload_id: str, body_sha256: str) -> Landing | None:
+    row = conn.execute(_EVENT_WITH_BODY,
+                       {"upload_id": upload_id, "body_sha256": body_sha256}).first()
+    if row is None:
+        return None
+    return Landing(row.id, False, row.duplicate_of, row.conflicting, row.entry_count,
+                   row.unexpected_count)
