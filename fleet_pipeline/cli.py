@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, str] = {
     "webhooks": "fleet_pipeline.webhooks.cli:webhooks",
     "status": "fleet_pipeline.reconcile_cli:status",
     "demo": "fleet_pipeline.demo:demo",
+    "send": "fleet_pipeline.uploads.cli:send",
 }
 
 
