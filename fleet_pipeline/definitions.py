@@ -6,12 +6,17 @@ import dagster as dg
 
 from fleet_pipeline.defs.erp.assets import erp_deliveries
 from fleet_pipeline.defs.erp.resources import ErpResource, PartitionStoreResource
+from fleet_pipeline.defs.ledger import LedgerResource
+from fleet_pipeline.defs.uploads.assets import job_submissions, upload_batches
+from fleet_pipeline.defs.uploads.resources import FleetApiResource
 from fleet_pipeline.defs.validation.assets import delivery_jobs
 
 defs = dg.Definitions(
-    assets=[erp_deliveries, delivery_jobs],
+    assets=[erp_deliveries, delivery_jobs, upload_batches, job_submissions],
     resources={
         "erp": ErpResource.from_settings(),
         "partition_store": PartitionStoreResource.from_settings(),
+        "ledger": LedgerResource.from_settings(),
+        "fleet_api": FleetApiResource.from_settings(),
     },
 )

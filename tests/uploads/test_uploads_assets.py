@@ -17,16 +17,13 @@ from uploads_support import (
 )
 
 from fleet_pipeline.defs.erp.resources import PartitionStoreResource
-from fleet_pipeline.defs.uploads import (
-    FleetApiResource,
-    LedgerResource,
-    assets,
-    job_submissions,
-    upload_batches,
-)
+from fleet_pipeline.defs.ledger import LedgerResource
+from fleet_pipeline.defs.uploads.assets import job_submissions, upload_batches
+from fleet_pipeline.defs.uploads.resources import FleetApiResource
 from fleet_pipeline.simulator import running_simulator
 from fleet_pipeline.uploads.planning import upload_path
 
+ASSETS = [upload_batches, job_submissions]
 REFS = references(25)
 KEY = DAY.isoformat()
 
@@ -52,10 +49,10 @@ def test_a_partition_is_cut_sent_and_not_sent_again(ledger_url, data_dir, callba
     write_day(data_dir, DAY, [payload(ref) for ref in REFS], rejected=["BAD-1"])
     with running_simulator(sim_config(), callback_transport=callbacks) as sim:
         config = resources(sim.base_url, ledger_url, data_dir, endpoint_policy="bulk")
-        first = dg.materialize(assets, partition_key=KEY, resources=config)
+        first = dg.materialize(ASSETS, partition_key=KEY, resources=config)
         assert first.success
         assert sim.flush()
-        second = dg.materialize(assets, partition_key=KEY, resources=config)
+        second = dg.materialize(ASSETS, partition_key=KEY, resources=config)
         assert second.success
         assert len(fleet_uploads(sim.root_url)) == 3
         assert fleet_references(sim.root_url) == dict.fromkeys(REFS, 1)
@@ -85,7 +82,7 @@ def test_single_sends_show_each_failure_and_the_creation_rate(ledger_url, data_d
     write_day(data_dir, DAY, [payload("BAD-1", job_type_id=9), *(payload(r) for r in REFS[:3])])
     with running_simulator(sim_config()) as sim:
         config = resources(sim.base_url, ledger_url, data_dir)
-        result = dg.materialize(assets, partition_key=KEY, resources=config)
+        result = dg.materialize(ASSETS, partition_key=KEY, resources=config)
     assert result.success
     assert metadata(result, upload_batches)["jobs_one_by_one"] == 4
     sent = metadata(result, job_submissions)
@@ -97,7 +94,7 @@ def test_single_sends_show_each_failure_and_the_creation_rate(ledger_url, data_d
 
 
 def test_the_catalog_tells_analysts_what_each_asset_is():
-    for asset in assets:
+    for asset in ASSETS:
         spec = next(iter(asset.specs))
         assert spec.group_name == "uploads"
         assert spec.owners == ["team:logistics-data"]

@@ -10,15 +10,20 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import sqlalchemy as sa
 from validation_rows import delivery, item
 
 from fleet_pipeline.config import settings
 from fleet_pipeline.defs.erp.resources import PartitionStoreResource
+from fleet_pipeline.defs.ledger import LedgerResource
 from fleet_pipeline.defs.validation import assets as validation_assets
 from fleet_pipeline.defs.validation.assets import delivery_jobs
 from fleet_pipeline.defs.validation.checks import REJECTION_RATE_CHECK
 from fleet_pipeline.erp.canonical import ITEM_SCHEMA, JOB_SCHEMA
 from fleet_pipeline.erp.extract import day_files
+from fleet_pipeline.ledger.engine import make_engine
+from fleet_pipeline.ledger.tables import jobs as ledger_jobs
+from fleet_pipeline.ledger.tables import validation_failures
 from fleet_pipeline.validation.partition import (
     REJECTIONS_SCHEMA,
     VALID_JOBS_SCHEMA,
@@ -54,7 +59,8 @@ def run(instance: dg.DagsterInstance, keys: list[str], **kwargs) -> dg.ExecuteIn
     return dg.materialize(
         [delivery_jobs], instance=instance, tags=tags,
         partition_key=keys[0] if len(keys) == 1 else None,
-        resources={"partition_store": PartitionStoreResource.from_settings()}, **kwargs)
+        resources={"partition_store": PartitionStoreResource.from_settings(),
+                   "ledger": LedgerResource.from_settings()}, **kwargs)
 
 
 @pytest.fixture
@@ -65,11 +71,32 @@ def instance(fleet_home):
 
 @pytest.fixture
 def recorded(monkeypatch) -> list[tuple[date, list[str]]]:
-    """What reached the ledger hook: (day, rejected references)."""
+    """What reached the ledger hook: (day, rejected references); the real hook still runs."""
     calls: list = []
-    monkeypatch.setattr(validation_assets, "record_rejections", lambda context, day, failures:
-                        calls.append((day, sorted(set(failures["reference_number"])))))
+    real = validation_assets.record_rejections
+
+    def spy(context, engine, day, failures):
+        calls.append((day, sorted(set(failures["reference_number"]))))
+        real(context, engine, day, failures)
+
+    monkeypatch.setattr(validation_assets, "record_rejections", spy)
     return calls
+
+
+def ledger_rows(day: date) -> tuple[list[tuple], list[tuple]]:
+    """The ledger's jobs (reference, state) and failures (reference, column, check) of `day`."""
+    engine = make_engine(LedgerResource.from_settings().db_url)
+    with engine.connect() as conn:
+        jobs = conn.execute(sa.select(ledger_jobs.c.reference_number, ledger_jobs.c.state)
+                            .where(ledger_jobs.c.partition_date == day)
+                            .order_by(ledger_jobs.c.reference_number)).all()
+        failures = conn.execute(
+            sa.select(validation_failures.c.reference_number, validation_failures.c.column_name,
+                      validation_failures.c.check_name, validation_failures.c.masked_value)
+            .where(validation_failures.c.partition_date == day)
+            .order_by(validation_failures.c.column_name)).all()
+    engine.dispose()
+    return [tuple(r) for r in jobs], [tuple(r) for r in failures]
 
 
 def materialization(result: dg.ExecuteInJobResult, key: str) -> dict:
@@ -102,6 +129,11 @@ def test_one_day_writes_jobs_and_rejections(instance, recorded):
                       strict=True)) == [("dropoff_contact_number", "phone_format"),
                                         ("dropoff_email", "email_format")]
     assert recorded == [(TOMORROW, [f"B-{key}-0"])]
+    jobs_in_ledger, failures_in_ledger = ledger_rows(TOMORROW)
+    assert jobs_in_ledger == [(f"B-{key}-0", "rejected_invalid")]
+    assert failures_in_ledger == [
+        (f"B-{key}-0", "dropoff_contact_number", "phone_format", "0***(12)"),
+        (f"B-{key}-0", "dropoff_email", "email_format", "n***(3)")]
 
     metadata = materialization(result, key)
     assert (metadata["extracted"], metadata["valid"], metadata["rejected"],

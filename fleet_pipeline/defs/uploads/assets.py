@@ -7,9 +7,10 @@ from datetime import date
 import dagster as dg
 
 from fleet_pipeline.defs.erp.resources import PartitionStoreResource
+from fleet_pipeline.defs.ledger import LedgerResource
 from fleet_pipeline.defs.partitions import delivery_date_partitions
 from fleet_pipeline.defs.uploads.metadata import batch_metadata, send_metadata
-from fleet_pipeline.defs.uploads.resources import FleetApiResource, LedgerResource
+from fleet_pipeline.defs.uploads.resources import FleetApiResource
 from fleet_pipeline.uploads.connection import FleetConnection
 from fleet_pipeline.uploads.run import batch_day, send_day
 

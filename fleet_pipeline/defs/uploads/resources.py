@@ -1,4 +1,4 @@
-"""Resources of the upload chain: the Fleet API account and sending policy, and the ledger.
+"""The Fleet API account and sending policy, as a Dagster resource.
 
 Values come from the environment (uploads/settings.py lists the variables). The API password is
 held as an EnvVar when FLEET_API_PASSWORD is set, so the Dagster UI shows the variable's name,
@@ -11,13 +11,10 @@ import os
 from datetime import timedelta
 
 import dagster as dg
-import sqlalchemy as sa
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
 from fleet_pipeline.config import Settings
 from fleet_pipeline.fleet_api import region_base_url
-from fleet_pipeline.ledger import migrate
-from fleet_pipeline.ledger.engine import make_engine
 from fleet_pipeline.ledger.states import RetryPolicy
 from fleet_pipeline.uploads.batching import UploadLimits
 from fleet_pipeline.uploads.settings import DEMO_PASSWORD, ApiSettings, SendSettings
@@ -108,30 +105,3 @@ class FleetApiResource(dg.ConfigurableResource):
             limits=UploadLimits(max_jobs=self.upload_max_jobs),
             retry=RetryPolicy.from_settings(Settings()),
         )
-
-
-class LedgerResource(dg.ConfigurableResource):
-    """The pipeline database (the ledger); its schema is brought to head when a run starts."""
-
-    db_url: str = Field(description="SQLAlchemy URL of the pipeline database (FLEET_DB_URL).")
-
-    _engine: sa.Engine | None = PrivateAttr(default=None)
-
-    @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> LedgerResource:
-        settings = settings or Settings()
-        return cls(db_url=_from_env("FLEET_DB_URL", settings.pipeline_db_url))
-
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._engine = make_engine(self.db_url)
-        migrate.ensure_schema(self._engine)
-
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-
-    @property
-    def engine(self) -> sa.Engine:
-        if self._engine is None:
-            raise RuntimeError("the ledger resource is set up when a run starts")
-        return self._engine

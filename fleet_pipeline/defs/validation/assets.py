@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import dagster as dg
 
 from fleet_pipeline.defs.erp.resources import PartitionStoreResource
+from fleet_pipeline.defs.ledger import LedgerResource
 from fleet_pipeline.defs.partitions import delivery_date_partitions
 from fleet_pipeline.defs.validation.checks import REJECTION_RATE_SPEC, rejection_rate_result
 from fleet_pipeline.defs.validation.ledger_hook import record_rejections
@@ -44,13 +45,14 @@ rejected with it. Files are under `delivery_jobs/date=YYYY-MM-DD/` in the data d
     check_specs=[REJECTION_RATE_SPEC],
 )
 def delivery_jobs(context: dg.AssetExecutionContext,
-                  partition_store: PartitionStoreResource) -> dg.MaterializeResult:
+                  partition_store: PartitionStoreResource,
+                  ledger: LedgerResource) -> dg.MaterializeResult:
     settings = ValidationSettings.from_env()
     now = datetime.now(UTC)
     outcomes = []
     for key in context.partition_keys:
         outcome = validate_partition(partition_store.path, date.fromisoformat(key), now, settings)
-        record_rejections(context, outcome.day, outcome.result.failures)
+        record_rejections(context, ledger.engine, outcome.day, outcome.result.failures)
         context.add_asset_metadata(partition_metadata(outcome), partition_key=key)
         context.log.info(f"{key}: {outcome.extracted} extracted, {outcome.valid} valid, "
                          f"{outcome.rejected} rejected")
