@@ -1,0 +1,73 @@
+"""What the demo reads back from the pipeline database while and after it runs: how many of the
+day's uploads are called back, how many jobs wait for a retry, and the day's counts per state
+(used until the reconciliation provides its own day status)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+
+from fleet_pipeline.erp.extract import day_files
+from fleet_pipeline.ledger import repository as ledger
+from fleet_pipeline.ledger import states as st
+from fleet_pipeline.ledger.callback_tables import callback_events
+from fleet_pipeline.ledger.tables import jobs, uploads
+
+
+def upload_callbacks(engine: sa.Engine, day: date) -> tuple[int, int]:
+    """(uploads with a landed callback, uploads the API accepted) for the day."""
+    accepted = sa.select(uploads.c.upload_id).where(
+        uploads.c.partition_date == day, uploads.c.accepted_at.is_not(None))
+    landed = sa.select(callback_events.c.upload_id).where(
+        callback_events.c.upload_id.in_(accepted)).distinct()
+    with engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).select_from(accepted.subquery()))
+        called_back = conn.execute(sa.select(sa.func.count()).select_from(landed.subquery()))
+        return int(called_back.scalar_one()), int(total.scalar_one())
+
+
+def retry_wait(engine: sa.Engine, day: date, now: datetime | None = None) -> float | None:
+    """Seconds until a send has something to do for the day (0: now), None when nothing waits.
+
+    A send settles `rejected` jobs (retry or escalate), probes `unknown` ones and sends `queued`
+    ones once their back-off has passed.
+    """
+    now = now or datetime.now(UTC)
+    waiting = (st.QUEUED, st.UNKNOWN, st.REJECTED)
+    query = (sa.select(jobs.c.state, sa.func.min(jobs.c.next_attempt_at), sa.func.count())
+             .where(jobs.c.partition_date == day, jobs.c.state.in_(waiting))
+             .group_by(jobs.c.state))
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    if not rows:
+        return None
+    if any(state != st.QUEUED or due is None for state, due, _ in rows):
+        return 0.0
+    due = min(due for _, due, _ in rows)
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=UTC)
+    return max(0.0, (due - now).total_seconds())
+
+
+def extracted_rows(data_dir: Path, day: date) -> int:
+    deliveries, _ = day_files(data_dir, day)
+    return pq.ParquetFile(deliveries).metadata.num_rows if deliveries.exists() else 0
+
+
+def ledger_status(engine: sa.Engine, data_dir: Path, day: date) -> dict[str, Any]:
+    """The day as the ledger holds it, in the shape of the reconciliation's day status."""
+    with engine.connect() as conn:
+        counts = ledger.job_counts_by_state(conn, day)
+    return {
+        "date": day.isoformat(),
+        "extracted": extracted_rows(data_dir, day),
+        "states": counts,
+        "duplicates": None,
+        "escalated": counts[st.ESCALATED],
+        "report_path": None,
+        "as_of": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
