@@ -76,6 +76,17 @@ def serve_config(
     return SimulatorConfig.model_validate(_merge(settings, overrides))
 
 
+def _roster(erp_url: str) -> list[dict[str, str]]:
+    from fleet_pipeline.erp.sample.roster import fleet_roster
+    from fleet_pipeline.erp.source import connect
+
+    engine = connect(erp_url)
+    try:
+        return fleet_roster(engine)
+    finally:
+        engine.dispose()
+
+
 @click.group()
 def simulator() -> None:
     """A local Cartrack Fleet API: same paths, rules, errors, callbacks; faults on demand."""
@@ -112,6 +123,12 @@ def simulator() -> None:
 @click.option(
     "--bulk-processing-delay", help="Seconds before an upload is processed: S or LOW:HIGH."
 )
+@click.option(
+    "--drivers-from-erp",
+    "drivers_erp_url",
+    help="SQLAlchemy URL of a sample ERP whose drivers make up the account's roster "
+    "[default: four built-in drivers]",
+)
 @click.option("--seed", type=int, help="Seed of every fault stream.")
 @click.option("--latency", multiple=True, help="ENDPOINT=S or ENDPOINT=LOW:HIGH, e.g. create=11.")
 @click.option("--error-rate", multiple=True, help="ENDPOINT=RATE of 500 answers, e.g. list=0.05.")
@@ -142,6 +159,7 @@ def serve(
     account_timezone: str | None,
     callback_retry_schedule: str | None,
     bulk_processing_delay: str | None,
+    drivers_erp_url: str | None,
     seed: int | None,
     latency: tuple[str, ...],
     error_rate: tuple[str, ...],
@@ -182,6 +200,7 @@ def serve(
             "account_timezone": account_timezone,
             "callback_retry_schedule_s": schedule,
             "bulk_processing_delay": bulk_processing_delay,
+            "drivers": _roster(drivers_erp_url) if drivers_erp_url else None,
         },
         faults={
             "seed": seed,

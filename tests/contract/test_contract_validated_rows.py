@@ -1,0 +1,92 @@
+"""Round trip from the sample ERP through our validation to the simulated Fleet API: a row our
+contract accepts is accepted by the API, by the single create and by the bulk upload alike, and
+the defects the generator plants are stopped by us, never left for the API to find."""
+
+from __future__ import annotations
+
+import json
+from contextlib import ExitStack
+from datetime import timedelta
+
+import pyarrow.parquet as pq
+import pytest
+from contract_support import NOW, fixed_clock, make_client, make_config
+
+from fleet_pipeline.erp.extract import extract_day
+from fleet_pipeline.erp.sample.roster import fleet_roster
+from fleet_pipeline.erp.sample.writer import seed
+from fleet_pipeline.erp.source import connect, load_source
+from fleet_pipeline.fleet_api import ValidationFailed, parse_callback
+from fleet_pipeline.simulator import running_simulator
+from fleet_pipeline.validation.partition import validate_partition
+from fleet_pipeline.validation.settings import ValidationSettings
+
+DAY = (NOW + timedelta(days=1)).date()  # the simulator's clock stands at NOW
+PER_DAY = 120
+DEFECT_RATE = 0.3
+
+
+@pytest.fixture(scope="module")
+def erp(tmp_path_factory) -> tuple[str, object]:
+    """The seeded sample ERP's folder and URL."""
+    folder = tmp_path_factory.mktemp("round_trip")
+    url = f"sqlite:///{folder / 'erp.sqlite'}"
+    seed(url, 1, PER_DAY, 23, DAY, DEFECT_RATE)
+    return folder, url
+
+
+@pytest.fixture(scope="module")
+def validated(erp) -> tuple[list[dict], int]:
+    """The day's valid payloads and the number of rejected deliveries."""
+    folder, url = erp
+    engine = connect(url)
+    extract_day(engine, load_source(), DAY, folder)
+    engine.dispose()
+    outcome = validate_partition(folder, DAY, NOW, ValidationSettings())
+    jobs = pq.read_table(outcome.valid_jobs_path).column("payload").to_pylist()
+    return [json.loads(body) for body in jobs], outcome.rejected
+
+
+@pytest.fixture
+def start_account(erp, receiver):
+    """`start_account()`: a fresh simulator whose account knows the sample ERP's drivers."""
+    engine = connect(erp[1])
+    roster = fleet_roster(engine)
+    engine.dispose()
+    with ExitStack() as stack:
+        yield lambda: stack.enter_context(running_simulator(make_config(drivers=roster),
+                                                            clock=fixed_clock))
+
+
+def test_the_generator_defects_are_stopped_by_our_contract(validated):
+    payloads, rejected = validated
+    assert rejected >= PER_DAY * DEFECT_RATE * 0.5
+    assert len(payloads) + rejected >= PER_DAY
+
+
+def test_every_valid_row_is_created_one_by_one(validated, start_account):
+    payloads, _ = validated
+    simulator = start_account()
+    assert any(p.get("delivery_driver_name") for p in payloads)  # drivers are part of the trip
+    refused: dict[str, object] = {}
+    with make_client(simulator) as client:
+        for payload in payloads:
+            try:
+                client.create_job(payload)
+            except ValidationFailed as exc:
+                refused[payload["reference_number"]] = exc.errors
+    assert refused == {}
+
+
+def test_every_valid_row_is_created_by_a_bulk_upload(validated, start_account, receiver):
+    payloads, _ = validated
+    simulator = start_account()
+    url = receiver.new_url()
+    with make_client(simulator) as client:
+        client.bulk_upload(payloads, webhook_url=url)
+    (delivery,) = receiver.wait_for(url, 1)
+    entries = parse_callback(delivery.body)
+    assert sorted(e.reference_number for e in entries) == sorted(
+        p["reference_number"] for p in payloads)
+    assert {e.reference_number: e.errors for e in entries if e.errors} == {}
+    assert all(e.job_id for e in entries)
