@@ -1,0 +1,266 @@
+"""Take landed callbacks into the ledger, set-based: a day's new callback events in a handful of
+statements, whatever their number of rows.
+
+An event is new while it has no `callback_applications` row. Its rows are copied into a
+temporary stage (with each reference's job as it stands), where one UPDATE decides every row's
+effect; the ledger is then changed from the stage, statement by statement, and the stage dropped.
+The rules are the state machine's (ledger/states.py), applied to many rows at once:
+
+- `created`: the first "created" row of a reference makes its job `created` from any state
+  (Fleet holding a job is a fact); a row with the job id the ledger has already is `stale`.
+- `duplicate`: a "created" row with another job id than the one recorded (or than the first
+  row's): Fleet holds a second job. The job stays `created`; a `duplicate_found` event and its
+  `last_error` make it visible, and the reconciliation classes it `created_twice`.
+- `rejected`: a "rejected" row moves its job to `rejected` only when the job's latest send is
+  this upload and still awaits an answer (in flight, submitted, unknown): a late callback of an
+  older upload cannot undo a newer attempt. Its class is transient when an error reads like a
+  passing condition (busy, try again, ...), else permanent, as `classify_rejection` says.
+- `missing`: no job holds the reference; `stale`: anything else (settled already, re-sent since,
+  or a repeated event).
+Every changed job gets its `job_events` row; each event gets its `callback_applications` row
+with the counts; the events' uploads become `called_back`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from fleet_pipeline.ledger import states as st
+from fleet_pipeline.ledger.callback_tables import (
+    OUTCOME_CREATED,
+    OUTCOME_REJECTED,
+    callback_events,
+    callback_results,
+)
+from fleet_pipeline.ledger.reconcile_tables import callback_applications
+from fleet_pipeline.ledger.tables import (
+    REFERENCE_LENGTH,
+    UPLOAD_ID_LENGTH,
+    job_events,
+    jobs,
+    uploads,
+)
+
+# Events taken per round: one IN list of ids, well under every database's bind limit.
+EVENTS_PER_ROUND = 2000
+
+CREATED, DUPLICATE, REJECTED = "created", "duplicate", "rejected"
+STALE, MISSING = "stale", "missing"
+EFFECTS = (CREATED, REJECTED, DUPLICATE, STALE, MISSING)
+
+# The words of states.classify_rejection that make a rejection transient, as LIKE patterns.
+TRANSIENT_PATTERNS = ("%busy%", "%try again%", "%temporar%", "%locked%", "%timeout%",
+                      "%time-out%", "%time out%", "%timed out%", "%rate limit%", "%too many%",
+                      "%unavailable%", "%overload%", "%maintenance%")
+
+_stage_metadata = sa.MetaData()
+stage = sa.Table(
+    "reconcile_callback_stage",
+    _stage_metadata,
+    sa.Column("event_id", sa.BigInteger, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("upload_id", sa.String(UPLOAD_ID_LENGTH), nullable=False),
+    sa.Column("reference_number", sa.String(REFERENCE_LENGTH), nullable=False),
+    sa.Column("outcome", sa.String(10), nullable=False),
+    sa.Column("fleet_job_id", sa.BigInteger),
+    sa.Column("errors", sa.Text),
+    sa.Column("rn", sa.Integer, nullable=False),  # rank among the reference's rows of this outcome
+    sa.Column("job_state", sa.String(20)),
+    sa.Column("job_upload_id", sa.String(UPLOAD_ID_LENGTH)),
+    sa.Column("job_fleet_job_id", sa.BigInteger),
+    sa.Column("effect", sa.String(10)),
+    sa.Column("rejection_class", sa.String(10)),
+    sa.Index("ix_reconcile_callback_stage_ref", "reference_number", "outcome", "rn"),
+    prefixes=["TEMPORARY"],
+)
+
+_AWAITING_ANSWER = (st.IN_FLIGHT, st.SUBMITTED, st.UNKNOWN)
+_CALLED_BACK_FROM = (st.UPLOAD_SENDING, st.UPLOAD_ACCEPTED, st.UPLOAD_UNKNOWN, st.UPLOAD_OVERDUE)
+
+
+@dataclass
+class CallbacksApplied:
+    events: int = 0
+    effects: dict[str, int] = field(default_factory=lambda: dict.fromkeys(EFFECTS, 0))
+    duplicate_events: int = 0  # events repeating an earlier one's entries in other bytes
+    conflicting_events: int = 0
+
+
+def pending_events(conn: sa.Connection, day) -> list[int]:
+    """Ids of the day's landed events not yet taken into the ledger, oldest first."""
+    query = (
+        sa.select(callback_events.c.id)
+        .join(uploads, uploads.c.upload_id == callback_events.c.upload_id)
+        .where(uploads.c.partition_date == day,
+               ~sa.exists().where(callback_applications.c.event_id == callback_events.c.id))
+        .order_by(callback_events.c.id)
+    )
+    return list(conn.scalars(query))
+
+
+def apply_callbacks(engine: sa.Engine, day, *, now: datetime, run_id: str | None = None
+                    ) -> CallbacksApplied:
+    """Take every new callback event of `day`'s uploads into the ledger; one transaction per
+    round of events, so a run stopped midway leaves whole events applied or not at all."""
+    result = CallbacksApplied()
+    with engine.connect() as conn:
+        events = pending_events(conn, day)
+    for start in range(0, len(events), EVENTS_PER_ROUND):
+        round_ = events[start:start + EVENTS_PER_ROUND]
+        with engine.begin() as conn:
+            _apply_round(conn, round_, now, run_id, result)
+    return result
+
+
+def _apply_round(conn: sa.Connection, events: list[int], now: datetime, run_id: str | None,
+                 result: CallbacksApplied) -> None:
+    ids = sa.bindparam("events", events, expanding=True)
+    stage.drop(conn, checkfirst=True)
+    stage.create(conn)
+    try:
+        _fill_stage(conn, ids)
+        _decide_effects(conn)
+        _record_applications(conn, ids, now, run_id)
+        _record_job_events(conn, now, run_id)
+        _update_jobs(conn, now)
+        conn.execute(
+            sa.update(uploads)
+            .where(uploads.c.upload_id.in_(sa.select(callback_events.c.upload_id)
+                                           .where(callback_events.c.id.in_(ids))),
+                   uploads.c.state.in_(_CALLED_BACK_FROM))
+            .values(state=st.UPLOAD_CALLED_BACK, updated_at=now))
+        counts = conn.execute(sa.select(stage.c.effect, sa.func.count())
+                              .group_by(stage.c.effect)).all()
+        flags = conn.execute(
+            sa.select(sa.func.count(callback_events.c.duplicate_of),
+                      sa.func.sum(sa.case((callback_events.c.conflicting, 1), else_=0)))
+            .where(callback_events.c.id.in_(ids))).one()
+    finally:
+        stage.drop(conn)
+    result.events += len(events)
+    for effect, count in counts:
+        result.effects[effect] += count
+    result.duplicate_events += flags[0] or 0
+    result.conflicting_events += flags[1] or 0
+
+
+def _fill_stage(conn: sa.Connection, ids: sa.BindParameter) -> None:
+    cr = callback_results
+    rank = sa.func.row_number().over(partition_by=(cr.c.reference_number, cr.c.outcome),
+                                     order_by=(cr.c.event_id, cr.c.position))
+    rows = (
+        sa.select(cr.c.event_id, cr.c.position, cr.c.upload_id, cr.c.reference_number,
+                  cr.c.outcome, cr.c.fleet_job_id, cr.c.errors, rank, jobs.c.state,
+                  jobs.c.upload_id, jobs.c.fleet_job_id)
+        .select_from(cr.outerjoin(jobs, jobs.c.reference_number == cr.c.reference_number))
+        .where(cr.c.event_id.in_(ids))
+    )
+    conn.execute(stage.insert().from_select(
+        ["event_id", "position", "upload_id", "reference_number", "outcome", "fleet_job_id",
+         "errors", "rn", "job_state", "job_upload_id", "job_fleet_job_id"], rows))
+
+
+def _decide_effects(conn: sa.Connection) -> None:
+    other = stage.alias("other")
+    first_created_id = (
+        sa.select(other.c.fleet_job_id)
+        .where(other.c.reference_number == stage.c.reference_number,
+               other.c.outcome == OUTCOME_CREATED, other.c.rn == 1)
+        .scalar_subquery())
+    any_created = sa.exists().where(other.c.reference_number == stage.c.reference_number,
+                                    other.c.outcome == OUTCOME_CREATED)
+    created = stage.c.outcome == OUTCOME_CREATED
+    first = stage.c.rn == 1
+    known_id = stage.c.fleet_job_id == stage.c.job_fleet_job_id
+    effect = sa.case(
+        (stage.c.job_state.is_(None), MISSING),
+        (created & first & (stage.c.job_state != st.CREATED), CREATED),
+        (created & first & known_id, STALE),
+        (created & first, DUPLICATE),
+        (created & ((stage.c.fleet_job_id == first_created_id) | known_id), STALE),
+        (created, DUPLICATE),
+        ((stage.c.outcome == OUTCOME_REJECTED) & first
+         & (stage.c.job_upload_id == stage.c.upload_id)
+         & stage.c.job_state.in_(_AWAITING_ANSWER) & ~any_created, REJECTED),
+        else_=STALE,
+    )
+    errors = sa.func.lower(sa.func.coalesce(stage.c.errors, ""))
+    transient = sa.or_(*(errors.like(pattern) for pattern in TRANSIENT_PATTERNS))
+    conn.execute(sa.update(stage).values(
+        effect=effect,
+        rejection_class=sa.case((transient, st.TRANSIENT), else_=st.PERMANENT)))
+
+
+def _count(effect: str) -> sa.ColumnElement:
+    return sa.func.coalesce(sa.func.sum(sa.case((stage.c.effect == effect, 1), else_=0)), 0)
+
+
+def _record_applications(conn: sa.Connection, ids: sa.BindParameter, now: datetime,
+                         run_id: str | None) -> None:
+    per_event = (
+        sa.select(callback_events.c.id, sa.literal(now, type_=callback_applications.c.applied_at
+                                                   .type),
+                  sa.literal(run_id, type_=sa.String), _count(CREATED), _count(REJECTED),
+                  _count(DUPLICATE), _count(STALE), _count(MISSING))
+        .select_from(callback_events.outerjoin(stage, stage.c.event_id == callback_events.c.id))
+        .where(callback_events.c.id.in_(ids))
+        .group_by(callback_events.c.id)
+    )
+    conn.execute(callback_applications.insert().from_select(
+        ["event_id", "applied_at", "run_id", "created", "rejected", "duplicates", "stale",
+         "missing"], per_event))
+
+
+def _record_job_events(conn: sa.Connection, now: datetime, run_id: str | None) -> None:
+    job_id = sa.func.coalesce(sa.cast(stage.c.fleet_job_id, sa.String), "null")
+    detail = (sa.literal('{"event_id": ') + sa.cast(stage.c.event_id, sa.String)
+              + sa.literal(', "fleet_job_id": ') + job_id
+              + sa.literal(', "position": ') + sa.cast(stage.c.position, sa.String)
+              + sa.literal(', "source": "callback"}'))
+    event = sa.case((stage.c.effect == CREATED, st.CREATED_EVENT),
+                    (stage.c.effect == DUPLICATE, st.DUPLICATE_FOUND), else_=st.API_REJECTED)
+    to_state = sa.case((stage.c.effect == REJECTED, st.REJECTED), else_=st.CREATED)
+    rows = (
+        sa.select(stage.c.reference_number, event, stage.c.job_state, to_state,
+                  sa.literal(now, type_=job_events.c.at.type), detail,
+                  sa.literal(run_id, type_=sa.String))
+        .where(stage.c.effect.in_((CREATED, DUPLICATE, REJECTED)))
+        .order_by(stage.c.event_id, stage.c.position)
+    )
+    conn.execute(job_events.insert().from_select(
+        ["reference_number", "event", "from_state", "to_state", "at", "detail", "run_id"], rows))
+
+
+def _from_stage(column: sa.Column, effect: str) -> sa.ScalarSelect:
+    return (sa.select(column)
+            .where(stage.c.reference_number == jobs.c.reference_number, stage.c.effect == effect)
+            .limit(1).scalar_subquery())
+
+
+def _references(effect: str) -> sa.Select:
+    return sa.select(stage.c.reference_number).where(stage.c.effect == effect)
+
+
+def _update_jobs(conn: sa.Connection, now: datetime) -> None:
+    conn.execute(
+        sa.update(jobs).where(jobs.c.reference_number.in_(_references(CREATED)))
+        .values(state=st.CREATED, fleet_job_id=_from_stage(stage.c.fleet_job_id, CREATED),
+                fleet_order_id=None, rejection_class=None, last_error=None,
+                next_attempt_at=None, state_changed_at=now, updated_at=now))
+    conn.execute(
+        sa.update(jobs).where(jobs.c.reference_number.in_(_references(DUPLICATE)))
+        .values(last_error=sa.literal("Fleet holds a second job for this reference: job_id ")
+                + sa.cast(_from_stage(stage.c.fleet_job_id, DUPLICATE), sa.String)
+                + sa.literal(" besides ") + sa.cast(jobs.c.fleet_job_id, sa.String),
+                updated_at=now))
+    conn.execute(
+        sa.update(jobs).where(jobs.c.reference_number.in_(_references(REJECTED)))
+        .values(state=st.REJECTED,
+                rejection_class=_from_stage(stage.c.rejection_class, REJECTED),
+                last_error=sa.func.substr(
+                    sa.literal("callback; ") + _from_stage(stage.c.errors, REJECTED),
+                    1, st.MAX_ERROR_CHARS),
+                deadline_at=None, state_changed_at=now, updated_at=now))

@@ -1,0 +1,125 @@
+"""Callbacks into the ledger and every job of a day in one class, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+from datetime import timedelta
+
+import sqlalchemy as sa
+from reconcile_support import (
+    DAY,
+    SENT,
+    created,
+    day_with_uploads,
+    job_states,
+    land,
+    plan,
+    rejected,
+)
+
+from fleet_pipeline.ledger import repository as ledger
+from fleet_pipeline.ledger.reconcile_tables import callback_applications, escalations
+from fleet_pipeline.ledger.tables import job_events, uploads
+from fleet_pipeline.reconcile.callbacks import apply_callbacks
+from fleet_pipeline.reconcile.run import reconcile_day
+from fleet_pipeline.reconcile.settings import ReconcileSettings
+from fleet_pipeline.reconcile.status import day_status
+
+A = [f"A-{i}" for i in range(6)]
+B = ["B-0", "B-1"]
+SETTINGS = ReconcileSettings(confirmation_sla=timedelta(hours=4))
+
+
+def build_day(engine):
+    """Upload U1 (A) called back with every kind of row, U2 (B) awaiting, V1 and a nameless
+    row invalid, N0 never sent."""
+    day_with_uploads(engine, DAY, {"U1": A})
+    day_with_uploads(engine, DAY, {"U2": B}, deadline=SENT + timedelta(hours=3))
+    with engine.begin() as conn:
+        plan(conn, DAY, ["N0"])
+        ledger.record_validation_rejections(conn, DAY, [
+            {"reference_number": "V1", "record": "delivery", "row_position": 3,
+             "column": "contact_phone", "check": "phone_format", "value": "0***(10)"},
+            {"reference_number": None, "record": "delivery", "row_position": 7,
+             "column": "reference_number", "check": "not_nullable", "value": None},
+        ], now=SENT)
+    entries = [created(A[0], 1), created(A[1], 2),
+               rejected(A[2], **{"stops.0.contact_email": ["jane.doe@example.com is invalid"]}),
+               rejected(A[3], general=["Server busy, try again later"]), created(A[4], 4)]
+    first = land(engine, "U1", entries)
+    assert land(engine, "U1", entries).new is False  # the same bytes again land nothing
+    repeat = land(engine, "U1", entries, indent=1)  # the same entries in other bytes
+    assert repeat.duplicate_of == first.event_id
+    # A second, conflicting callback: another Fleet job for A-4 and a reference never sent.
+    land(engine, "U1", [created(A[4], 99), created("GHOST-1", 77)])
+
+
+def test_callbacks_move_the_ledger_once_whatever_their_repeats(engine):
+    build_day(engine)
+    applied = apply_callbacks(engine, DAY, now=SENT + timedelta(minutes=10))
+    assert applied.events == 3
+    assert applied.duplicate_events == 1 and applied.conflicting_events == 1
+    assert {k: v for k, v in applied.effects.items() if v} == {
+        "created": 3, "rejected": 2, "duplicate": 1, "stale": 5, "missing": 1}
+    states = job_states(engine, A)
+    assert states == {A[0]: "created", A[1]: "created", A[2]: "rejected", A[3]: "rejected",
+                      A[4]: "created", A[5]: "submitted"}
+    with engine.connect() as conn:
+        assert ledger.get_job(conn, A[2]).rejection_class == "permanent"
+        assert ledger.get_job(conn, A[3]).rejection_class == "transient"
+        a4 = ledger.get_job(conn, A[4])
+        assert a4.fleet_job_id == 4 and "99" in a4.last_error
+        history = [e["event"] for e in ledger.job_history(conn, A[4])]
+        assert history[-2:] == ["created", "duplicate_found"]
+        assert conn.scalar(sa.select(uploads.c.state).where(uploads.c.upload_id == "U1")) \
+            == "called_back"
+        applications = conn.execute(sa.select(callback_applications)
+                                    .order_by(callback_applications.c.event_id)).all()
+        assert [(a.created, a.rejected, a.duplicates, a.stale, a.missing)
+                for a in applications] == [(3, 2, 0, 0, 0), (0, 0, 0, 5, 0), (0, 0, 1, 0, 1)]
+        events_before = conn.scalar(sa.select(sa.func.count()).select_from(job_events))
+    # Applied events are not taken again.
+    again = apply_callbacks(engine, DAY, now=SENT + timedelta(minutes=20))
+    assert again.events == 0
+    with engine.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(job_events)) == events_before
+
+
+def test_every_job_has_one_class_and_the_rest_goes_to_a_person(engine, tmp_path):
+    build_day(engine)
+    now = SENT + timedelta(hours=2)
+    result = reconcile_day(engine, DAY, tmp_path, SETTINGS, now=now)
+    assert {k: v for k, v in result.counts.items() if v} == {
+        "created": 2, "created_twice": 1, "rejected_by_api": 2, "rejected_by_validation": 2,
+        "awaiting_confirmation": 2, "overdue": 1, "not_sent": 1, "unexpected": 1}
+    assert result.accounted == 11
+    assert result.escalations.opened == 5 and result.escalations.resolved == 0
+    with result.report_path.open(encoding="utf-8") as report:
+        rows = list(csv.DictReader(report))
+    assert sorted((row["reason"], row["reference_number"] or row["row_position"])
+                  for row in rows) == [
+        ("api_rejected", A[2]), ("created_twice", A[4]), ("invalid_data", "7"),
+        ("invalid_data", "V1"), ("unexpected", "GHOST-1")]
+    assert result.report_path == tmp_path / "reports" / "escalations" / f"date={DAY}.csv"
+    text = result.report_path.read_text(encoding="utf-8")
+    assert "jane.doe" not in text and "***@example.com" in text
+
+    status = day_status(engine, DAY, data_dir=tmp_path, now=now)
+    assert status["extracted"] == 11 == sum(status["states"].values())
+    assert status["duplicates"] == 1 and status["unexpected"] == 1
+    assert status["escalated"] == 5 and status["report_path"] == str(result.report_path)
+
+    # Three hours later: the awaiting and overdue jobs are past the SLA; the nameless invalid
+    # row is gone from the ERP (validation re-ran clean), so its escalation is resolved.
+    with engine.begin() as conn:
+        ledger.record_validation_rejections(conn, DAY, [], now=now)
+    later = reconcile_day(engine, DAY, tmp_path, SETTINGS, now=SENT + timedelta(hours=5))
+    assert later.counts["awaiting_confirmation"] == 0 and later.counts["overdue"] == 3
+    assert later.counts["rejected_by_validation"] == 1
+    assert (later.escalations.opened, later.escalations.resolved) == (3, 1)
+    assert later.escalations.open["unconfirmed"] == 3
+    with engine.connect() as conn:
+        resolved = conn.execute(sa.select(escalations.c.row_position)
+                                .where(escalations.c.resolved_at.is_not(None))).scalars().all()
+    assert resolved == [7]
+    assert later.report_rows == 7
