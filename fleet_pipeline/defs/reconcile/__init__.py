@@ -1,0 +1,2 @@
+"""Dagster shell of the reconciliation: callback landing, reconciliation, checks, sensor and
+schedule."""
