@@ -95,8 +95,10 @@ def _services(settings: Settings, erp_url: str) -> Iterator[Services]:
     from fleet_pipeline.webhooks.server import running_receiver
 
     engine = make_engine(settings.pipeline_db_url)
-    # The simulator keeps its jobs in a file: a second run sees what the first one created.
-    config = SimulatorConfig(db_path=settings.home / "simulator.sqlite")
+    # The simulator keeps its jobs in a file: a second run sees what the first one created. It
+    # knows the sample ERP's drivers, as a real Fleet account knows the company's drivers.
+    config = SimulatorConfig(db_path=settings.home / "simulator.sqlite",
+                             drivers=_erp_drivers(erp_url))
     with ExitStack() as stack:
         stack.callback(engine.dispose)
         simulator = stack.enter_context(running_simulator(config))
@@ -114,6 +116,17 @@ def _services(settings: Settings, erp_url: str) -> Iterator[Services]:
         click.echo(f"2/5 Started the Fleet API simulator ({simulator.base_url}) and the webhook "
                    f"receiver ({receiver_url}).")
         yield Services(engine, simulator, receiver_url)
+
+
+def _erp_drivers(erp_url: str) -> list[dict[str, str]]:
+    from fleet_pipeline.erp.sample.roster import fleet_roster
+    from fleet_pipeline.erp.source import connect
+
+    erp = connect(erp_url)
+    try:
+        return fleet_roster(erp)
+    finally:
+        erp.dispose()
 
 
 def _run_day(settings: Settings, day: date, services: Services, timeout: float
@@ -136,18 +149,17 @@ def _run_day(settings: Settings, day: date, services: Services, timeout: float
         _materialize(defs, instance, key, rest)
     click.echo(f"4/5 Reconciled: {', '.join(rest) if rest else 'no reconciliation asset yet'}.")
     retries = 0
+    again = [RECONCILE] if RECONCILE in rest else [SEND]
     for _ in range(RETRY_ROUNDS):
         wait = _retry_wait(services.engine, day)
         if wait is None or wait > MAX_RETRY_WAIT_S:
             break
         time.sleep(wait)
-        _materialize(defs, instance, key, [SEND])
+        _materialize(defs, instance, key, again)
         _wait_for_callbacks(services.engine, day, timeout)
-        if RECONCILE in rest:
-            _materialize(defs, instance, key, [RECONCILE])
         retries += 1
-    click.echo(f"5/5 Retried: {retries} more run(s) of {SEND} for jobs queued again, unknown "
-               "or rejected.")
+    click.echo(f"5/5 Retried: {retries} more run(s) of {', '.join(again)} for jobs queued "
+               "again, unknown or rejected.")
     instance.dispose()
     summary = _day_status(services.engine, settings.data_dir, day)
     summary["fleet_duplicates"] = _fleet_duplicates(services.simulator.root_url)
@@ -165,7 +177,10 @@ def _dagster_home(settings: Settings) -> Path:
 
 
 def _asset_names(defs: Any) -> list[str]:
-    return [key.to_user_string() for key in defs.resolve_all_asset_keys()]
+    graph = defs.resolve_asset_graph()
+    # Topological order, so that "the rest" runs after what it depends on.
+    return [key.to_user_string() for key in graph.toposorted_asset_keys
+            if key in graph.materializable_asset_keys]
 
 
 def _materialize(defs: Any, instance: Any, key: str, names: Sequence[str]) -> None:
@@ -227,7 +242,7 @@ def _day_status(engine: Any, data_dir: Path, day: date) -> dict[str, Any]:
         from fleet_pipeline.demo_status import ledger_status
 
         return ledger_status(engine, data_dir, day)
-    return dict(day_status(engine, day))
+    return dict(day_status(engine, day, data_dir=data_dir))
 
 
 def _fleet_duplicates(root_url: str) -> int:
@@ -238,19 +253,12 @@ def _fleet_duplicates(root_url: str) -> int:
 
 
 def _print_summary(summary: dict[str, Any], settings: Settings, seconds: float) -> None:
-    states = summary.get("states", {})
+    from fleet_pipeline.demo_status import summary_lines
+
     click.echo("")
     click.echo(f"Summary for {summary['date']} ({seconds:.0f} s):")
-    click.echo(f"  extracted from the ERP:       {summary['extracted']}")
-    click.echo(f"  created in Fleet:             {states.get('created', 0)}")
-    click.echo(f"  rejected by validation:       {states.get('rejected_invalid', 0)}")
-    click.echo(f"  rejected by the Fleet API:    {states.get('rejected', 0)}")
-    waiting = sum(states.get(s, 0) for s in ("submitted", "in_flight", "unknown", "queued"))
-    click.echo(f"  still awaiting an answer:     {waiting}")
-    click.echo(f"  escalated to a person:        {summary['escalated']}")
-    click.echo(f"  created twice in Fleet:       {summary['fleet_duplicates']}")
-    report = summary.get("report_path")
-    click.echo(f"  escalation report:            {report or 'none (nothing escalated)'}")
+    for label, value in summary_lines(summary):
+        click.echo(f"  {label + ':':<36}{value}")
     click.echo("")
     click.echo("See the runs, assets and checks in the Dagster UI (then open "
                "http://127.0.0.1:3000):")

@@ -58,16 +58,45 @@ def extracted_rows(data_dir: Path, day: date) -> int:
     return pq.ParquetFile(deliveries).metadata.num_rows if deliveries.exists() else 0
 
 
+# Ledger states as the reconciliation's classes, for the summary before a reconciliation.
+_CLASS_OF_STATE = {
+    st.CREATED: "created", st.REJECTED_INVALID: "rejected_by_validation",
+    st.REJECTED: "rejected_by_api", st.ESCALATED: "rejected_by_api",
+    st.SUBMITTED: "awaiting_confirmation", st.QUEUED: "not_sent", st.IN_FLIGHT: "not_sent",
+    st.UNKNOWN: "overdue", st.WITHDRAWN: "not_sent",
+}
+
+
 def ledger_status(engine: sa.Engine, data_dir: Path, day: date) -> dict[str, Any]:
     """The day as the ledger holds it, in the shape of the reconciliation's day status."""
     with engine.connect() as conn:
         counts = ledger.job_counts_by_state(conn, day)
+    classes: dict[str, int] = dict.fromkeys(_CLASS_OF_STATE.values(), 0)
+    for state, count in counts.items():
+        classes[_CLASS_OF_STATE[state]] += count
     return {
         "date": day.isoformat(),
         "extracted": extracted_rows(data_dir, day),
-        "states": counts,
+        "states": classes,
         "duplicates": None,
         "escalated": counts[st.ESCALATED],
         "report_path": None,
-        "as_of": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def summary_lines(status: dict[str, Any]) -> list[tuple[str, object]]:
+    """The demo's summary, label and value, from a day status."""
+    classes = status["states"]
+    waiting = sum(classes.get(name, 0) for name in
+                  ("awaiting_confirmation", "overdue", "not_sent"))
+    duplicates = status.get("duplicates")
+    return [
+        ("deliveries of the day", status["extracted"]),
+        ("created in Fleet", classes.get("created", 0) + classes.get("created_twice", 0)),
+        ("rejected by validation", classes.get("rejected_by_validation", 0)),
+        ("rejected by the Fleet API", classes.get("rejected_by_api", 0)),
+        ("still awaiting an answer", waiting),
+        ("escalated to a person", status["escalated"]),
+        ("created twice in Fleet", status.get("fleet_duplicates", duplicates or 0)),
+        ("escalation report", status.get("report_path") or "none (nothing escalated)"),
+    ]

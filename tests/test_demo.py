@@ -1,0 +1,80 @@
+"""`fleet-pipeline demo`, run twice as a user would: both runs succeed, the second sends nothing,
+the summary matches the ledger, and the Dagster instance under FLEET_HOME holds the runs."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+
+ROWS = 150
+DEMO = [str(Path(sys.executable).parent / "fleet-pipeline"), "demo", "--rows", str(ROWS)]
+LINE = re.compile(r"^  ([a-zA-Z][^:]+):\s+(.+)$", re.MULTILINE)
+
+
+def run_demo(cwd: Path, home: Path) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(("FLEET_", "DAGSTER_"))}
+    env["FLEET_HOME"] = str(home)
+    result = subprocess.run(DEMO, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "dagster dev -w dagster_workspace.yaml" in result.stdout
+    assert "uploads called back" in result.stdout
+    return dict(LINE.findall(result.stdout))
+
+
+def fleet_jobs(home: Path) -> list[tuple[str, int]]:
+    """(reference_number, jobs the simulator holds for it) for every reference it created."""
+    with sqlite3.connect(home / "simulator.sqlite") as conn:
+        return conn.execute("SELECT reference_number, count(*) FROM jobs "
+                            "GROUP BY reference_number ORDER BY 1").fetchall()
+
+
+def ledger_states(home: Path, day: date) -> dict[str, int]:
+    with sqlite3.connect(home / "pipeline.sqlite") as conn:
+        return dict(conn.execute("SELECT state, count(*) FROM jobs WHERE partition_date = ? "
+                                 "GROUP BY state", (day.isoformat(),)).fetchall())
+
+
+def test_the_demo_runs_twice_and_creates_nothing_twice(tmp_path):
+    home = tmp_path / "home"
+    day = date.today() + timedelta(days=1)
+
+    first = run_demo(tmp_path, home)
+    created_first = fleet_jobs(home)
+    second = run_demo(tmp_path, home)
+    created_second = fleet_jobs(home)
+
+    assert int(first["deliveries of the day"]) == ROWS
+    assert created_first, "the simulator created no job"
+    assert all(count == 1 for _, count in created_second)
+    assert created_second == created_first  # the second run sent nothing new
+    assert first["created twice in Fleet"] == second["created twice in Fleet"] == "0"
+
+    states = ledger_states(home, day)
+    # Every job Fleet holds is created (or awaits its callback) in the ledger, and only those.
+    assert states.get("created", 0) + states.get("submitted", 0) == len(created_first)
+    assert int(second["created in Fleet"]) == states.get("created", 0)
+    assert int(second["rejected by validation"]) == states["rejected_invalid"] > 0
+    # Escalated: every delivery a person must look at, one line each in the report.
+    report = Path(second["escalation report"])
+    escalated = int(second["escalated to a person"])
+    assert escalated >= int(second["rejected by validation"])
+    assert len(report.read_text().splitlines()) == escalated + 1  # with its header
+    assert int(first["rejected by validation"]) == int(second["rejected by validation"])
+
+    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
+    try:
+        assert "telemetry" in (home / "dagster" / "dagster.yaml").read_text()
+        runs = instance.get_runs()
+        assert len(runs) >= 2 and all(run.is_success for run in runs)
+        materialized = instance.get_materialized_partitions(dg.AssetKey("job_submissions"))
+        assert materialized == {day.isoformat()}
+    finally:
+        instance.dispose()
