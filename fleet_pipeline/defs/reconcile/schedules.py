@@ -5,6 +5,8 @@ later does not resend a date twice within one tick."""
 
 # No `from __future__ import annotations`: Dagster reads the context annotations.
 
+from datetime import date, timedelta
+
 import dagster as dg
 
 from fleet_pipeline.defs.erp.assets import erp_deliveries
@@ -20,6 +22,13 @@ upload_chain_job = dg.define_asset_job(
                                        job_submissions),
     description="Extract, validate, cut and send one delivery date.",
 )
+
+
+def has_partition(day: date, today: date) -> bool:
+    """Whether `day` is a delivery-date partition on `today` (the day the schedule fires): the
+    partitions run from FLEET_PARTITIONS_START to FLEET_DAYS_AHEAD - 1 days after today."""
+    first = date.fromisoformat(delivery_date_partitions.get_first_partition_key())
+    return first <= day <= today + timedelta(days=delivery_date_partitions.end_offset - 1)
 
 
 def build_upload_schedule(settings: ReconcileSettings | None = None) -> dg.ScheduleDefinition:
@@ -39,7 +48,7 @@ def build_upload_schedule(settings: ReconcileSettings | None = None) -> dg.Sched
         requests, skipped = [], []
         for day in dates_to_send(fired.date(), settings.schedule_days_ahead):
             key = day.isoformat()
-            if not delivery_date_partitions.has_partition_key(key):
+            if not has_partition(day, fired.date()):
                 skipped.append(key)
                 continue
             requests.append(dg.RunRequest(partition_key=key,
@@ -47,7 +56,10 @@ def build_upload_schedule(settings: ReconcileSettings | None = None) -> dg.Sched
                                           tags={"fleet/trigger": "schedule"}))
         if not requests:
             return dg.SkipReason(f"no partition for {', '.join(skipped)} (FLEET_DAYS_AHEAD "
-                                 "must cover FLEET_SCHEDULE_DAYS_AHEAD)")
+                                 "must exceed FLEET_SCHEDULE_DAYS_AHEAD)")
+        if skipped:
+            context.log.warning(f"no partition for {', '.join(skipped)}: not sent "
+                                "(FLEET_DAYS_AHEAD must exceed FLEET_SCHEDULE_DAYS_AHEAD)")
         return requests
 
     return upload_chain_daily
