@@ -76,5 +76,10 @@ def test_the_demo_runs_twice_and_creates_nothing_twice(tmp_path):
         assert len(runs) >= 2 and all(run.is_success for run in runs)
         materialized = instance.get_materialized_partitions(dg.AssetKey("job_submissions"))
         assert materialized == {day.isoformat()}
+        # What the catalog shows of the last run: counts that plot, schemas and lineage.
+        jobs = instance.get_latest_materialization_event(dg.AssetKey("delivery_jobs"))
+        metadata = jobs.asset_materialization.metadata
+        assert {"dagster/column_schema", "dagster/column_lineage"} <= set(metadata)
+        assert metadata["valid"].value + metadata["rejected"].value == ROWS
     finally:
         instance.dispose()

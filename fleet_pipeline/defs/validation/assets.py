@@ -11,6 +11,7 @@ from fleet_pipeline.defs.ledger import LedgerResource
 from fleet_pipeline.defs.partitions import delivery_date_partitions
 from fleet_pipeline.defs.validation.checks import REJECTION_RATE_SPEC, rejection_rate_result
 from fleet_pipeline.defs.validation.ledger_hook import record_rejections
+from fleet_pipeline.defs.validation.lineage import delivery_jobs_lineage
 from fleet_pipeline.defs.validation.metadata import contract_schema, partition_metadata
 from fleet_pipeline.validation.partition import ASSET, validate_partition
 from fleet_pipeline.validation.settings import ValidationSettings
@@ -41,7 +42,8 @@ rejected with it. Files are under `delivery_jobs/date=YYYY-MM-DD/` in the data d
     kinds={"pandas", "pandera", "parquet"},
     owners=["team:logistics-data"],
     description=DESCRIPTION,
-    metadata={"dagster/column_schema": contract_schema(ValidationSettings())},
+    metadata={"dagster/column_schema": contract_schema(ValidationSettings()),
+              "dagster/column_lineage": delivery_jobs_lineage()},
     check_specs=[REJECTION_RATE_SPEC],
 )
 def delivery_jobs(context: dg.AssetExecutionContext,
@@ -58,6 +60,7 @@ def delivery_jobs(context: dg.AssetExecutionContext,
                          f"{outcome.rejected} rejected")
         outcomes.append(outcome)
     return dg.MaterializeResult(
-        metadata={"dagster/column_schema": contract_schema(settings)},
+        metadata={"dagster/column_schema": contract_schema(settings),
+                  "dagster/column_lineage": delivery_jobs_lineage()},
         check_results=[rejection_rate_result(outcomes, settings)],
     )
