@@ -18,16 +18,24 @@ from fleet_pipeline.ledger.callback_tables import callback_events
 from fleet_pipeline.ledger.tables import jobs, uploads
 
 
-def upload_callbacks(engine: sa.Engine, day: date) -> tuple[int, int]:
-    """(uploads with a landed callback, uploads the API accepted) for the day."""
-    accepted = sa.select(uploads.c.upload_id).where(
-        uploads.c.partition_date == day, uploads.c.accepted_at.is_not(None))
-    landed = sa.select(callback_events.c.upload_id).where(
-        callback_events.c.upload_id.in_(accepted)).distinct()
+def upload_callbacks(engine: sa.Engine, day: date, now: datetime | None = None
+                     ) -> tuple[int, int, int]:
+    """(called back, overdue, accepted) uploads of the day: an upload is overdue when its
+    callback has not landed by its deadline; the reconciliation then looks its jobs up."""
+    now = now or datetime.now(UTC)
+    landed = sa.select(callback_events.c.upload_id).distinct()
+    accepted = sa.and_(uploads.c.partition_date == day, uploads.c.accepted_at.is_not(None))
     with engine.connect() as conn:
-        total = conn.execute(sa.select(sa.func.count()).select_from(accepted.subquery()))
-        called_back = conn.execute(sa.select(sa.func.count()).select_from(landed.subquery()))
-        return int(called_back.scalar_one()), int(total.scalar_one())
+        rows = conn.execute(sa.select(uploads.c.upload_id.in_(landed), uploads.c.deadline_at)
+                            .where(accepted)).all()
+    called_back = sum(1 for landed_, _ in rows if landed_)
+    overdue = sum(1 for landed_, deadline in rows
+                  if not landed_ and deadline is not None and _utc(deadline) <= now)
+    return called_back, overdue, len(rows)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def retry_wait(engine: sa.Engine, day: date, now: datetime | None = None) -> float | None:
@@ -47,9 +55,7 @@ def retry_wait(engine: sa.Engine, day: date, now: datetime | None = None) -> flo
         return None
     if any(state != st.QUEUED or due is None for state, due, _ in rows):
         return 0.0
-    due = min(due for _, due, _ in rows)
-    if due.tzinfo is None:
-        due = due.replace(tzinfo=UTC)
+    due = _utc(min(due for _, due, _ in rows))
     return max(0.0, (due - now).total_seconds())
 
 
