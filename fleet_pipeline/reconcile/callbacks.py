@@ -2,7 +2,7 @@
 statements, whatever their number of rows.
 
 An event is new while it has no `callback_applications` row. Its rows are copied into a
-temporary stage (with each reference's job as it stands), where one UPDATE decides every row's
+temporary stage (with each reference's job as it stands), which decides every row's
 effect; the ledger is then changed from the stage, statement by statement, and the stage dropped.
 The rules are the state machine's (ledger/states.py), applied to many rows at once:
 
@@ -73,9 +73,11 @@ stage = sa.Table(
     sa.Column("job_fleet_job_id", sa.BigInteger),
     sa.Column("effect", sa.String(10)),
     sa.Column("rejection_class", sa.String(10)),
-    sa.Index("ix_reconcile_callback_stage_ref", "reference_number", "outcome", "rn"),
     prefixes=["TEMPORARY"],
 )
+# For the UPDATE ... FROM joins; built once the stage is filled (loading is faster without it).
+_STAGE_INDEX = sa.text(f"CREATE INDEX ix_{stage.name}_ref ON {stage.name} "
+                       "(effect, reference_number)")
 
 _AWAITING_ANSWER = (st.IN_FLIGHT, st.SUBMITTED, st.UNKNOWN)
 _CALLED_BACK_FROM = (st.UPLOAD_SENDING, st.UPLOAD_ACCEPTED, st.UPLOAD_UNKNOWN, st.UPLOAD_OVERDUE)
@@ -122,7 +124,11 @@ def _apply_round(conn: sa.Connection, events: list[int], now: datetime, run_id: 
     stage.create(conn)
     try:
         _fill_stage(conn, ids)
-        _decide_effects(conn)
+        conn.execute(_STAGE_INDEX)
+        if conn.dialect.name == "postgresql":
+            # Autovacuum never analyzes temporary tables: without statistics the planner
+            # guesses, badly, for a stage of a million rows.
+            conn.execute(sa.text(f"ANALYZE {stage.name}"))
         _record_applications(conn, ids, now, run_id)
         _record_job_events(conn, now, run_id)
         _update_jobs(conn, now)
@@ -148,50 +154,49 @@ def _apply_round(conn: sa.Connection, events: list[int], now: datetime, run_id: 
 
 
 def _fill_stage(conn: sa.Connection, ids: sa.BindParameter) -> None:
+    """Copy the events' rows with their jobs, and decide every row's effect, in one INSERT:
+    window functions give each row its rank among the reference's rows of its outcome, the
+    first "created" row's job id, and whether any row of the reference says created."""
     cr = callback_results
-    rank = sa.func.row_number().over(partition_by=(cr.c.reference_number, cr.c.outcome),
-                                     order_by=(cr.c.event_id, cr.c.position))
-    rows = (
+    by_outcome = {"partition_by": (cr.c.reference_number, cr.c.outcome),
+                  "order_by": (cr.c.event_id, cr.c.position)}
+    ranked = (
         sa.select(cr.c.event_id, cr.c.position, cr.c.upload_id, cr.c.reference_number,
-                  cr.c.outcome, cr.c.fleet_job_id, cr.c.errors, rank, jobs.c.state,
-                  jobs.c.upload_id, jobs.c.fleet_job_id)
+                  cr.c.outcome, cr.c.fleet_job_id, cr.c.errors,
+                  sa.func.row_number().over(**by_outcome).label("rn"),
+                  sa.func.first_value(cr.c.fleet_job_id).over(**by_outcome).label("first_id"),
+                  sa.func.max(sa.case((cr.c.outcome == OUTCOME_CREATED, 1), else_=0))
+                  .over(partition_by=cr.c.reference_number).label("any_created"),
+                  jobs.c.state.label("job_state"), jobs.c.upload_id.label("job_upload_id"),
+                  jobs.c.fleet_job_id.label("job_fleet_job_id"))
         .select_from(cr.outerjoin(jobs, jobs.c.reference_number == cr.c.reference_number))
         .where(cr.c.event_id.in_(ids))
-    )
-    conn.execute(stage.insert().from_select(
-        ["event_id", "position", "upload_id", "reference_number", "outcome", "fleet_job_id",
-         "errors", "rn", "job_state", "job_upload_id", "job_fleet_job_id"], rows))
-
-
-def _decide_effects(conn: sa.Connection) -> None:
-    other = stage.alias("other")
-    first_created_id = (
-        sa.select(other.c.fleet_job_id)
-        .where(other.c.reference_number == stage.c.reference_number,
-               other.c.outcome == OUTCOME_CREATED, other.c.rn == 1)
-        .scalar_subquery())
-    any_created = sa.exists().where(other.c.reference_number == stage.c.reference_number,
-                                    other.c.outcome == OUTCOME_CREATED)
-    created = stage.c.outcome == OUTCOME_CREATED
-    first = stage.c.rn == 1
-    known_id = stage.c.fleet_job_id == stage.c.job_fleet_job_id
+    ).subquery("ranked")
+    r = ranked.c
+    created, first = r.outcome == OUTCOME_CREATED, r.rn == 1
+    known_id = r.fleet_job_id == r.job_fleet_job_id
     effect = sa.case(
-        (stage.c.job_state.is_(None), MISSING),
-        (created & first & (stage.c.job_state != st.CREATED), CREATED),
+        (r.job_state.is_(None), MISSING),
+        (created & first & (r.job_state != st.CREATED), CREATED),
         (created & first & known_id, STALE),
         (created & first, DUPLICATE),
-        (created & ((stage.c.fleet_job_id == first_created_id) | known_id), STALE),
+        (created & ((r.fleet_job_id == r.first_id) | known_id), STALE),
         (created, DUPLICATE),
-        ((stage.c.outcome == OUTCOME_REJECTED) & first
-         & (stage.c.job_upload_id == stage.c.upload_id)
-         & stage.c.job_state.in_(_AWAITING_ANSWER) & ~any_created, REJECTED),
+        ((r.outcome == OUTCOME_REJECTED) & first & (r.job_upload_id == r.upload_id)
+         & r.job_state.in_(_AWAITING_ANSWER) & (r.any_created == 0), REJECTED),
         else_=STALE,
     )
-    errors = sa.func.lower(sa.func.coalesce(stage.c.errors, ""))
+    errors = sa.func.lower(sa.func.coalesce(r.errors, ""))
     transient = sa.or_(*(errors.like(pattern) for pattern in TRANSIENT_PATTERNS))
-    conn.execute(sa.update(stage).values(
-        effect=effect,
-        rejection_class=sa.case((transient, st.TRANSIENT), else_=st.PERMANENT)))
+    rejection_class = sa.case((r.outcome != OUTCOME_REJECTED, sa.null()),
+                              (transient, st.TRANSIENT), else_=st.PERMANENT)
+    rows = sa.select(r.event_id, r.position, r.upload_id, r.reference_number, r.outcome,
+                     r.fleet_job_id, r.errors, r.rn, r.job_state, r.job_upload_id,
+                     r.job_fleet_job_id, effect, rejection_class)
+    conn.execute(stage.insert().from_select(
+        ["event_id", "position", "upload_id", "reference_number", "outcome", "fleet_job_id",
+         "errors", "rn", "job_state", "job_upload_id", "job_fleet_job_id", "effect",
+         "rejection_class"], rows))
 
 
 def _count(effect: str) -> sa.ColumnElement:
@@ -234,33 +239,25 @@ def _record_job_events(conn: sa.Connection, now: datetime, run_id: str | None) -
         ["reference_number", "event", "from_state", "to_state", "at", "detail", "run_id"], rows))
 
 
-def _from_stage(column: sa.Column, effect: str) -> sa.ScalarSelect:
-    return (sa.select(column)
-            .where(stage.c.reference_number == jobs.c.reference_number, stage.c.effect == effect)
-            .limit(1).scalar_subquery())
-
-
-def _references(effect: str) -> sa.Select:
-    return sa.select(stage.c.reference_number).where(stage.c.effect == effect)
-
-
 def _update_jobs(conn: sa.Connection, now: datetime) -> None:
+    # UPDATE ... FROM the stage (PostgreSQL, SQLite >= 3.33): one join, not a subquery per row.
+    def of(effect: str) -> tuple[sa.ColumnElement[bool], ...]:
+        return (jobs.c.reference_number == stage.c.reference_number, stage.c.effect == effect)
+
     conn.execute(
-        sa.update(jobs).where(jobs.c.reference_number.in_(_references(CREATED)))
-        .values(state=st.CREATED, fleet_job_id=_from_stage(stage.c.fleet_job_id, CREATED),
-                fleet_order_id=None, rejection_class=None, last_error=None,
-                next_attempt_at=None, state_changed_at=now, updated_at=now))
+        sa.update(jobs).where(*of(CREATED))
+        .values(state=st.CREATED, fleet_job_id=stage.c.fleet_job_id, fleet_order_id=None,
+                rejection_class=None, last_error=None, next_attempt_at=None,
+                state_changed_at=now, updated_at=now))
     conn.execute(
-        sa.update(jobs).where(jobs.c.reference_number.in_(_references(DUPLICATE)))
+        sa.update(jobs).where(*of(DUPLICATE))
         .values(last_error=sa.literal("Fleet holds a second job for this reference: job_id ")
-                + sa.cast(_from_stage(stage.c.fleet_job_id, DUPLICATE), sa.String)
+                + sa.cast(stage.c.fleet_job_id, sa.String)
                 + sa.literal(" besides ") + sa.cast(jobs.c.fleet_job_id, sa.String),
                 updated_at=now))
     conn.execute(
-        sa.update(jobs).where(jobs.c.reference_number.in_(_references(REJECTED)))
-        .values(state=st.REJECTED,
-                rejection_class=_from_stage(stage.c.rejection_class, REJECTED),
-                last_error=sa.func.substr(
-                    sa.literal("callback; ") + _from_stage(stage.c.errors, REJECTED),
-                    1, st.MAX_ERROR_CHARS),
+        sa.update(jobs).where(*of(REJECTED))
+        .values(state=st.REJECTED, rejection_class=stage.c.rejection_class,
+                last_error=sa.func.substr(sa.literal("callback; ") + stage.c.errors, 1,
+                                          st.MAX_ERROR_CHARS),
                 deadline_at=None, state_changed_at=now, updated_at=now))

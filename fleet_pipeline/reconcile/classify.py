@@ -41,8 +41,9 @@ EXTRACTION = ("erp_deliveries", "deliveries.parquet")
 
 def job_status(now: datetime) -> sa.ColumnElement[str]:
     """The class of a job row of `jobs` (see the module's table)."""
-    duplicate = sa.exists().where(job_events.c.reference_number == jobs.c.reference_number,
-                                  job_events.c.event == st.DUPLICATE_FOUND)
+    # One pass over the audit trail's duplicates, not a look-up per job.
+    duplicate = jobs.c.reference_number.in_(
+        sa.select(job_events.c.reference_number).where(job_events.c.event == st.DUPLICATE_FOUND))
     state = jobs.c.state
     return sa.case(
         ((state == st.CREATED) & duplicate, rt.CREATED_TWICE),
