@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import json
 from datetime import timedelta
 
+import httpx
 import sqlalchemy as sa
 from reconcile_support import (
     DAY,
@@ -123,3 +125,23 @@ def test_every_job_has_one_class_and_the_rest_goes_to_a_person(engine, tmp_path)
                                 .where(escalations.c.resolved_at.is_not(None))).scalars().all()
     assert resolved == [7]
     assert later.report_rows == 7
+
+
+def test_new_escalations_are_announced_once(engine, tmp_path):
+    posted: list[dict] = []
+
+    def webhook(request: httpx.Request) -> httpx.Response:
+        posted.append(json.loads(request.content))
+        return httpx.Response(200)
+
+    build_day(engine)
+    settings = ReconcileSettings(webhook_url="https://hooks.example.com/T/B/x")
+    transport = httpx.MockTransport(webhook)
+    now = SENT + timedelta(hours=2)
+    first = reconcile_day(engine, DAY, tmp_path, settings, now=now, notify_transport=transport)
+    again = reconcile_day(engine, DAY, tmp_path, settings, now=now + timedelta(minutes=1),
+                          notify_transport=transport)
+    assert first.notification == "escalation notification sent" and again.notification is None
+    (message,) = posted
+    assert message["text"].startswith(f"Fleet deliveries {DAY}: 5 new escalations")
+    assert "GHOST-1" in message["text"] and "jane.doe" not in message["text"]
