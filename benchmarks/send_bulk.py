@@ -5,7 +5,8 @@ it defers processing the files (`--process` lets it create the jobs as it goes, 
 the same two cores), so the figures are the sender's. `fleet-pipeline send --date D` runs as a
 real process; its output lines are timed as they come. Then the day is sent again, which must
 send nothing. Figures: seconds to plan the day into the ledger, to cut and write the files, to
-send them; uploads, bytes, 429 answers seen by the simulator.
+send them, and per upload (from one `upload i/N` line to the next: the intent, the POST and
+its answer, the outcome); uploads, bytes, 429 answers seen by the simulator.
 
     .venv/bin/python benchmarks/send_bulk.py [--jobs 100000] [--process]
 """
@@ -16,6 +17,8 @@ import argparse
 import json
 import os
 import platform
+import re
+import statistics
 import subprocess
 import tempfile
 import time
@@ -51,6 +54,12 @@ def at(lines: list[tuple[float, str]], fragment: str) -> float:
     return next(seconds for seconds, line in lines if fragment in line)
 
 
+def per_upload(lines: list[tuple[float, str]], start: float) -> list[float]:
+    """Seconds each upload took, from the previous upload's line (the first from `start`)."""
+    done = [seconds for seconds, line in lines if re.match(r"upload \d+/\d+ ", line)]
+    return [later - earlier for earlier, later in zip([start, *done], done, strict=False)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=100_000)
@@ -83,6 +92,7 @@ def main() -> None:
                                 timeout=600).json()["uploads"]
             planned, cut = at(first, "valid jobs"), at(first, "jobs in ")
             sent = at(first, "uploads sent")
+            each = per_upload(first, cut)
             files = sorted((folder / "data" / "upload_batches").rglob("*.csv"))
             print(json.dumps({
                 "jobs": args.jobs,
@@ -90,6 +100,9 @@ def main() -> None:
                 "cut_and_write_s": round(cut - planned, 1),
                 "send_s": round(sent - cut, 1),
                 "uploads_per_min": round(len(uploads) / (sent - cut) * 60, 1),
+                "upload_s_median": round(statistics.median(each), 2),
+                "upload_s_p90": round(statistics.quantiles(each, n=10)[-1], 2),
+                "upload_s_max": round(max(each), 2),
                 "total_s": round(first[-1][0], 1),
                 "uploads_received": len(uploads),
                 "upload_bytes": sum(f.stat().st_size for f in files),

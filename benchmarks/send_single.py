@@ -8,6 +8,10 @@ pipeline database. Figures per scenario: wall time, creates a minute between the
 last create answered (the steady pace) and over the whole send, the share of the budget that
 is, 429 answers seen by the simulator, and references created more than once.
 
+`--unshared` is the control: each process of the two-process run gets a pipeline database of
+its own, hence a rate limiter of its own, and together they overrun the account's budget; the
+429 count is then expected to be above zero (it shows that the count can catch a pacing fault).
+
     .venv/bin/python benchmarks/send_single.py [--jobs 1000] [--two-by 500] [--latency 11]
 """
 
@@ -23,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -109,18 +114,20 @@ def sender_env(folder: Path, root: str, db_url: str, **extra: str) -> dict[str, 
     return env
 
 
-def run_senders(days: list[date], env: dict[str, str]) -> list[tuple[float, str]]:
-    """`fleet-pipeline send` for each day, all at once; (seconds, output) of each."""
+def run_senders(days: list[date], envs: list[dict[str, str]]) -> list[tuple[float, float, str]]:
+    """`fleet-pipeline send` for each day, all at once; (seconds, CPU seconds, output) of each."""
     started = time.monotonic()
     processes = [subprocess.Popen([EXECUTABLE, "send", "--date", day.isoformat()], env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-                 for day in days]
+                 for day, env in zip(days, envs, strict=True)]
     results = []
     for process in processes:
-        output, _ = process.communicate(timeout=1800)
+        output = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode != 0:
             raise RuntimeError(output)
-        results.append((time.monotonic() - started, output))
+        results.append((time.monotonic() - started, usage.ru_utime + usage.ru_stime, output))
     return results
 
 
@@ -133,54 +140,78 @@ def duplicates(root: str) -> int:
     return report["summary"]["references_created_more_than_once"]
 
 
-def event_times(db_url: str, event: str) -> list[datetime]:
-    engine = make_engine(db_url)
-    with engine.connect() as conn:
-        times = sorted(conn.scalars(sa.select(job_events.c.at).where(job_events.c.event == event)))
-    engine.dispose()
-    return times
+def event_times(db_urls: list[str], event: str) -> list[datetime]:
+    times = []
+    for db_url in db_urls:
+        engine = make_engine(db_url)
+        with engine.connect() as conn:
+            times += conn.scalars(sa.select(job_events.c.at).where(job_events.c.event == event))
+        engine.dispose()
+    return sorted(times)
+
+
+def job_states(db_urls: list[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """Jobs per state, and jobs not created per last error."""
+    states: Counter[str] = Counter()
+    not_created: Counter[str] = Counter()
+    for db_url in db_urls:
+        engine = make_engine(db_url)
+        with engine.connect() as conn:
+            states.update(dict(conn.execute(sa.select(jobs.c.state, sa.func.count())
+                                            .group_by(jobs.c.state)).all()))
+            not_created.update(dict(conn.execute(
+                sa.select(jobs.c.last_error, sa.func.count())
+                .where(jobs.c.state != "created").group_by(jobs.c.last_error)).all()))
+        engine.dispose()
+    return dict(states), dict(not_created)
 
 
 def scenario(name: str, counts: list[int], latency: float, rate_limit: int,
-             concurrency: int) -> None:
+             concurrency: int, *, shared: bool = True) -> None:
     with tempfile.TemporaryDirectory(prefix="send-single-") as tmp:
         folder = Path(tmp)
-        db_url = f"sqlite:///{folder / 'pipeline.sqlite'}"
-        migrate.ensure_schema(make_engine(db_url))
+        # One pipeline database for every process (one shared limiter), or one each (control).
+        db_urls = [f"sqlite:///{folder / 'pipeline.sqlite'}"] if shared else \
+            [f"sqlite:///{folder / f'pipeline-{n}.sqlite'}" for n in range(len(counts))]
+        for db_url in db_urls:
+            migrate.ensure_schema(make_engine(db_url))
         days = [FIRST_DAY + timedelta(days=i) for i in range(len(counts))]
         for day, count in zip(days, counts, strict=True):
             write_day(folder / "data", day, count)
         simulator, root, log_path = start_simulator(
             folder, "--rate-limit", str(rate_limit), "--latency", f"create={latency}")
         try:
-            env = sender_env(folder, root, db_url, FLEET_ENDPOINT_POLICY="single",
-                             FLEET_SINGLE_CONCURRENCY=str(concurrency),
-                             FLEET_API_RATE_LIMIT_PER_MINUTE=str(rate_limit))
-            results = run_senders(days, env)
-            created = event_times(db_url, "created")
-            intents = event_times(db_url, "single_intent")
+            envs = [sender_env(folder, root, db_urls[n % len(db_urls)],
+                               FLEET_ENDPOINT_POLICY="single",
+                               FLEET_SINGLE_CONCURRENCY=str(concurrency),
+                               FLEET_API_RATE_LIMIT_PER_MINUTE=str(rate_limit))
+                    for n in range(len(counts))]
+            load_before = os.getloadavg()
+            results = run_senders(days, envs)
+            load_after = os.getloadavg()
+            created = event_times(db_urls, "created")
+            intents = event_times(db_urls, "single_intent")
             total = sum(counts)
             steady = (len(created) - 1) / (created[-1] - created[0]).total_seconds() * 60
             overall = len(created) / (created[-1] - intents[0]).total_seconds() * 60
-            engine = make_engine(db_url)
-            with engine.connect() as conn:
-                states = dict(conn.execute(sa.select(jobs.c.state, sa.func.count())
-                                           .group_by(jobs.c.state)).all())
-                not_created = dict(conn.execute(
-                    sa.select(jobs.c.last_error, sa.func.count())
-                    .where(jobs.c.state != "created").group_by(jobs.c.last_error)).all())
-            engine.dispose()
+            states, not_created = job_states(db_urls)
             print(json.dumps({
                 "scenario": name, "jobs": total, "processes": len(counts),
-                "wall_s": [round(seconds, 1) for seconds, _ in results],
+                "shared_limiter": shared,
+                "wall_s": [round(seconds, 1) for seconds, _, _ in results],
+                "cpu_s": [round(cpu, 1) for _, cpu, _ in results],
+                "first_intent_to_last_created_s": round(
+                    (created[-1] - intents[0]).total_seconds(), 1),
                 "created": len(created), "states": states, "not_created_why": not_created,
                 "creates_per_min_steady": round(steady, 1),
                 "creates_per_min_overall": round(overall, 1),
                 "budget_share_steady": round(steady / rate_limit, 3),
                 "answers_429": answers_429(log_path),
                 "references_created_more_than_once": duplicates(root),
+                "loadavg_before": [round(x, 2) for x in load_before],
+                "loadavg_after": [round(x, 2) for x in load_after],
             }))
-            for _, output in results:
+            for _, _, output in results:
                 print("  " + output.strip().splitlines()[-1])
         finally:
             simulator.terminate()
@@ -195,14 +226,18 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=11.0, help="seconds per create")
     parser.add_argument("--rate-limit", type=int, default=1000, help="requests a minute")
     parser.add_argument("--concurrency", type=int, default=200, help="creates in flight")
+    parser.add_argument("--unshared", action="store_true",
+                        help="control: two processes with a database (and a limiter) each")
+    parser.add_argument("--skip-one", action="store_true", help="skip the one-process run")
     args = parser.parse_args()
     print(f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{datetime.now():%Y-%m-%d %H:%M}; latency {args.latency} s per create, limit "
           f"{args.rate_limit}/min, concurrency {args.concurrency}")
-    scenario("one process", [args.jobs], args.latency, args.rate_limit, args.concurrency)
+    if not args.skip_one:
+        scenario("one process", [args.jobs], args.latency, args.rate_limit, args.concurrency)
     if args.two_by:
         scenario("two processes", [args.two_by, args.two_by], args.latency, args.rate_limit,
-                 args.concurrency)
+                 args.concurrency, shared=not args.unshared)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from fleet_pipeline.fleet_api import (
     SqlRateLimiter,
 )
 from fleet_pipeline.ledger.engine import BUSY_TIMEOUT_SECONDS, make_engine
+from fleet_pipeline.uploads.crash import crash_transport
 from fleet_pipeline.uploads.settings import ApiSettings
 
 
@@ -46,12 +47,14 @@ class FleetConnection:
             self.limiter = SqlRateLimiter(self._limiter_engine, api.account_key(), api.budget())
 
     def client(self) -> FleetApiClient:
+        transport = self._transport or crash_transport(20, asynchronous=False)
         return FleetApiClient(self.api.base_url, self.api.credentials(),
-                              transport=self._transport, **self._settings(20))
+                              transport=transport, **self._settings(20))
 
     def async_client(self, concurrency: int) -> AsyncFleetApiClient:
+        transport = self._async_transport or crash_transport(concurrency, asynchronous=True)
         return AsyncFleetApiClient(self.api.base_url, self.api.credentials(),
-                                   transport=self._async_transport, **self._settings(concurrency))
+                                   transport=transport, **self._settings(concurrency))
 
     def close(self) -> None:
         if self._limiter_engine is not None:

@@ -28,7 +28,7 @@ from uploads_support import PASSWORD, USER, payload, write_day
 from fleet_pipeline.ledger import migrate
 from fleet_pipeline.ledger.engine import make_engine
 from fleet_pipeline.ledger.tables import jobs
-from fleet_pipeline.uploads.crash import CRASH_AT, POINTS
+from fleet_pipeline.uploads.crash import CRASH_AT, POINTS, crash_transport
 
 pytestmark = pytest.mark.slow
 
@@ -176,9 +176,13 @@ SINGLE_POINTS = [
 ]
 
 
+MID_REQUEST = [("bulk", "bulk.during_request:2"), ("single", "single.during_request:6")]
+
+
 def test_every_crash_point_is_exercised():
     named = {spec.partition(":")[0] for spec in BULK_POINTS + SINGLE_POINTS}
-    assert named | {"probe.after_batch"} == set(POINTS)
+    mid_request = {spec.partition(":")[0] for _, spec in MID_REQUEST}
+    assert named | mid_request | {"probe.after_batch"} == set(POINTS)
 
 
 @pytest.mark.parametrize("crash_at", BULK_POINTS)
@@ -195,6 +199,38 @@ def test_single_killed_at_a_crash_point(bench, crash_at):
     killed = send(bench, day, "single", crash_at)
     assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
     finish(bench, day, "single", refs)
+
+
+@pytest.mark.parametrize("crash_at", [None, "single.after_request:3", "bulk.after_intent"])
+def test_no_crash_transport_unless_a_mid_request_point_is_named(monkeypatch, crash_at):
+    if crash_at is None:
+        monkeypatch.delenv(CRASH_AT, raising=False)
+    else:
+        monkeypatch.setenv(CRASH_AT, crash_at)
+    assert crash_transport(4, asynchronous=True) is None
+    assert crash_transport(4, asynchronous=False) is None
+    monkeypatch.setenv(CRASH_AT, "single.during_request:2")
+    assert isinstance(crash_transport(4, asynchronous=True), httpx.AsyncBaseTransport)
+    assert isinstance(crash_transport(4, asynchronous=False), httpx.BaseTransport)
+
+
+@pytest.mark.parametrize(("policy", "crash_at"), MID_REQUEST)
+def test_killed_with_a_request_on_the_wire(bench, policy, crash_at):
+    """Killed once a request is written and before its answer: the API goes on to create jobs
+    the ledger still has in flight, and the next run must find them rather than send them."""
+    day, refs = new_day(bench)
+    killed = send(bench, day, policy, crash_at)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    assert httpx.post(f"{bench.root}/_simulator/flush", timeout=30).status_code == 200
+    report = httpx.get(f"{bench.root}/_simulator/references", timeout=30).json()
+    in_fleet = {entry["reference_number"] for entry in report["references"]}
+    engine = make_engine(bench.db_url)
+    with engine.connect() as conn:
+        in_flight = set(conn.scalars(sa.select(jobs.c.reference_number).where(
+            jobs.c.partition_date == day, jobs.c.state == "in_flight")))
+    engine.dispose()
+    assert in_flight & in_fleet, "no job was created by the API while its sender was killed"
+    finish(bench, day, policy, refs)
 
 
 @pytest.mark.parametrize("policy", ["single", "bulk"])
