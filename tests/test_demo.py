@@ -83,3 +83,23 @@ def test_the_demo_runs_twice_and_creates_nothing_twice(tmp_path):
         assert metadata["valid"].value + metadata["rejected"].value == ROWS
     finally:
         instance.dispose()
+
+
+def test_a_small_day_goes_one_by_one_and_failed_creates_are_sent_again(tmp_path):
+    """Under 100 jobs the day is sent by single creates; the demo's simulator answers one in ten
+    with a 500 that creates nothing, so the reconciliation finds those jobs absent and the demo
+    reconciles again until they are created, each once."""
+    home = tmp_path / "home"
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(("FLEET_", "DAGSTER_"))}
+    env["FLEET_HOME"] = str(home)
+    result = subprocess.run([*DEMO[:2], "--rows", "60"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = dict(LINE.findall(result.stdout))
+    assert "one by one" in result.stdout and "5/5 Retried" in result.stdout
+    created = fleet_jobs(home)
+    assert all(count == 1 for _, count in created)
+    assert int(summary["created in Fleet"]) == len(created)
+    assert int(summary["created in Fleet"]) + int(summary["rejected by validation"]) == 60
+    assert summary["still awaiting an answer"] == "0"
