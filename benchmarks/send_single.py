@@ -13,6 +13,7 @@ its own, hence a rate limiter of its own, and together they overrun the account'
 429 count is then expected to be above zero (it shows that the count can catch a pacing fault).
 
     .venv/bin/python benchmarks/send_single.py [--jobs 1000] [--two-by 500] [--latency 11]
+        [--ledger sqlite|postgresql] [--unshared] [--skip-one]
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -35,6 +39,7 @@ import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from fleet_pipeline.ledger import migrate
 from fleet_pipeline.ledger.engine import make_engine
@@ -43,6 +48,8 @@ from fleet_pipeline.storage import atomic_write
 from fleet_pipeline.validation.partition import job_files
 from fleet_pipeline.validation.payloads import canonical_json, payload_digest
 
+PG_ADMIN_URL = os.environ.get("FLEET_BENCH_PG_URL",
+                              "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 USERNAME = "bench"
 PASSWORD = "bench-password"
 FIRST_DAY = date(2026, 11, 2)
@@ -166,15 +173,40 @@ def job_states(db_urls: list[str]) -> tuple[dict[str, int], dict[str, int]]:
     return dict(states), dict(not_created)
 
 
+@contextmanager
+def pipeline_databases(kind: str, folder: Path, count: int) -> Iterator[list[str]]:
+    """`count` empty, migrated pipeline databases: SQLite files, or PostgreSQL databases on
+    PG_ADMIN_URL created for the run and dropped after it."""
+    if kind == "sqlite":
+        urls = [f"sqlite:///{folder / f'pipeline-{n}.sqlite'}" for n in range(count)]
+    else:
+        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        names = [f"bench_send_single_{uuid.uuid4().hex[:8]}" for _ in range(count)]
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        urls = [make_url(PG_ADMIN_URL).set(database=name)
+                .render_as_string(hide_password=False) for name in names]
+    try:
+        for url in urls:
+            engine = make_engine(url)
+            migrate.ensure_schema(engine)
+            engine.dispose()
+        yield urls
+    finally:
+        if kind != "sqlite":
+            with admin.connect() as conn:
+                for name in names:
+                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
 def scenario(name: str, counts: list[int], latency: float, rate_limit: int,
-             concurrency: int, *, shared: bool = True) -> None:
-    with tempfile.TemporaryDirectory(prefix="send-single-") as tmp:
-        folder = Path(tmp)
+             concurrency: int, *, shared: bool = True, ledger: str = "sqlite") -> None:
+    with tempfile.TemporaryDirectory(prefix="send-single-") as tmp, \
+            pipeline_databases(ledger, Path(tmp), 1 if shared else len(counts)) as db_urls:
         # One pipeline database for every process (one shared limiter), or one each (control).
-        db_urls = [f"sqlite:///{folder / 'pipeline.sqlite'}"] if shared else \
-            [f"sqlite:///{folder / f'pipeline-{n}.sqlite'}" for n in range(len(counts))]
-        for db_url in db_urls:
-            migrate.ensure_schema(make_engine(db_url))
+        folder = Path(tmp)
         days = [FIRST_DAY + timedelta(days=i) for i in range(len(counts))]
         for day, count in zip(days, counts, strict=True):
             write_day(folder / "data", day, count)
@@ -197,7 +229,7 @@ def scenario(name: str, counts: list[int], latency: float, rate_limit: int,
             states, not_created = job_states(db_urls)
             print(json.dumps({
                 "scenario": name, "jobs": total, "processes": len(counts),
-                "shared_limiter": shared,
+                "ledger": ledger, "shared_limiter": shared,
                 "wall_s": [round(seconds, 1) for seconds, _, _ in results],
                 "cpu_s": [round(cpu, 1) for _, cpu, _ in results],
                 "first_intent_to_last_created_s": round(
@@ -229,15 +261,19 @@ def main() -> None:
     parser.add_argument("--unshared", action="store_true",
                         help="control: two processes with a database (and a limiter) each")
     parser.add_argument("--skip-one", action="store_true", help="skip the one-process run")
+    parser.add_argument("--ledger", choices=["sqlite", "postgresql"], default="sqlite",
+                        help="pipeline database (and rate limiter): a SQLite file, or a "
+                             "throwaway database on FLEET_BENCH_PG_URL's server")
     args = parser.parse_args()
     print(f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{datetime.now():%Y-%m-%d %H:%M}; latency {args.latency} s per create, limit "
           f"{args.rate_limit}/min, concurrency {args.concurrency}")
     if not args.skip_one:
-        scenario("one process", [args.jobs], args.latency, args.rate_limit, args.concurrency)
+        scenario("one process", [args.jobs], args.latency, args.rate_limit, args.concurrency,
+                 ledger=args.ledger)
     if args.two_by:
         scenario("two processes", [args.two_by, args.two_by], args.latency, args.rate_limit,
-                 args.concurrency, shared=not args.unshared)
+                 args.concurrency, shared=not args.unshared, ledger=args.ledger)
 
 
 if __name__ == "__main__":
