@@ -18,6 +18,7 @@ import time
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,18 +36,18 @@ RECONCILE = "reconciliation"
 RETRY_ROUNDS = 3
 # A job due later than this is left for the next run and shown as awaiting.
 MAX_RETRY_WAIT_S = 5.0
-# The demo waits seconds, not the production minutes, before a transient rejection is retried.
-# Files of 100 jobs make several uploads, hence several callbacks to wait for; the simulator
-# loses one callback in five, and the callback deadline is seconds, not an hour, so that the
-# demo shows an overdue upload's jobs being looked up in Fleet rather than sent again.
-# The demo account may make 6,000 requests a minute (a real one: 1,000), so looking up the
-# jobs of a lost callback takes seconds.
+# Settings the demo uses unless they are set: production waits minutes or an hour, the demo
+# seconds. Files of 100 jobs make several uploads (several callbacks to wait for); a six-second
+# callback deadline lets the upload of a lost callback go overdue while you watch; the demo
+# account may make 6,000 requests a minute (a real one: 1,000), so looking its jobs up is quick.
 DEMO_RATE_LIMIT = 6000
 DEMO_ENVIRONMENT = {"FLEET_RETRY_BASE_SECONDS": "1", "FLEET_RETRY_CAP_SECONDS": "2",
                     "FLEET_UPLOAD_MAX_JOBS": "100", "FLEET_CALLBACK_DEADLINE_MINUTES": "0.1",
                     "FLEET_API_RATE_LIMIT_PER_MINUTE": str(DEMO_RATE_LIMIT)}
+# Seeded faults of the demo's simulator: one callback in five is lost (its jobs exist: they are
+# looked up and found); one create in ten answers 500 and creates nothing (found absent, sent
+# again).
 CALLBACK_DROP_RATE = 0.2
-# One create in ten answers 500 without creating the job: found absent, then sent again.
 CREATE_ERROR_RATE = 0.1
 
 DEV_INSTANCE = Path(__file__).resolve().parents[1] / "deploy" / "dev" / "dagster.yaml"
@@ -59,7 +60,8 @@ UI_COMMAND = "DAGSTER_HOME=$PWD/.fleet/dagster dagster dev -w dagster_workspace.
 @click.option("--rows", type=click.IntRange(min=1), default=DEFAULT_ROWS, show_default=True,
               help="Pending deliveries seeded for the day.")
 @click.option("--seed", "seed_value", type=int, default=DEFAULT_SEED, show_default=True,
-              help="Random seed of the sample ERP: the same seed gives the same deliveries.")
+              help="Random seed of the sample ERP and of the simulator's faults: the same seed "
+                   "gives the same deliveries and the same faults.")
 @click.option("--timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
               help="Seconds to wait for the Fleet API's callbacks.")
 def demo(rows: int, seed_value: int, timeout: float) -> None:
@@ -93,11 +95,11 @@ def _seed(url: str, rows: int, seed_value: int, day: date) -> None:
                "a realistic defect (same seed, same rows: a second run changes nothing).")
 
 
+@dataclass(frozen=True)
 class Services:
-    def __init__(self, engine: Any, simulator: Any, receiver_url: str) -> None:
-        self.engine = engine
-        self.simulator = simulator
-        self.receiver_url = receiver_url
+    engine: Any  # the pipeline database
+    simulator: Any  # RunningSimulator
+    receiver_url: str
 
 
 @contextmanager
