@@ -179,8 +179,6 @@ def _materialize_day(defs: Any, instance: Any, day: date, engine: Any, timeout: 
     if rest:
         result = _materialize(defs, instance, key, rest)
         click.echo(f"4/5 Materialized {', '.join(rest)}: {_reconciled(result)}.")
-    else:
-        click.echo("4/5 No reconciliation asset in this version: the summary shows the ledger.")
     retries = 0
     again = [RECONCILE] if RECONCILE in rest else [SEND]
     for _ in range(RETRY_ROUNDS):
@@ -290,13 +288,9 @@ def _retry_wait(engine: Any, day: date) -> float | None:
 
 
 def _day_status(engine: Any, data_dir: Path, day: date) -> dict[str, Any]:
-    """The reconciliation's day status where it exists, else the ledger's counts per state."""
-    try:
-        from fleet_pipeline.reconcile.status import day_status
-    except ImportError:
-        from fleet_pipeline.demo_status import ledger_status
+    """Where the day stands, as the reconciliation counts it."""
+    from fleet_pipeline.reconcile.status import day_status
 
-        return ledger_status(engine, data_dir, day)
     return dict(day_status(engine, day, data_dir=data_dir))
 
 

@@ -1,18 +1,13 @@
-"""What the demo reads back from the pipeline database while and after it runs: how many of the
-day's uploads are called back, how many jobs wait for a retry, and the day's counts per state
-(used until the reconciliation provides its own day status)."""
+"""What the demo reads back from the pipeline database while it runs (how many of the day's
+uploads are called back, when a retry is due) and how it words the day's status."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from fleet_pipeline.erp.extract import day_files
-from fleet_pipeline.ledger import repository as ledger
 from fleet_pipeline.ledger import states as st
 from fleet_pipeline.ledger.callback_tables import callback_events
 from fleet_pipeline.ledger.tables import jobs, uploads
@@ -57,37 +52,6 @@ def retry_wait(engine: sa.Engine, day: date, now: datetime | None = None) -> flo
         return 0.0
     due = _utc(min(due for _, due, _ in rows))
     return max(0.0, (due - now).total_seconds())
-
-
-def extracted_rows(data_dir: Path, day: date) -> int:
-    deliveries, _ = day_files(data_dir, day)
-    return pq.ParquetFile(deliveries).metadata.num_rows if deliveries.exists() else 0
-
-
-# Ledger states as the reconciliation's classes, for the summary before a reconciliation.
-_CLASS_OF_STATE = {
-    st.CREATED: "created", st.REJECTED_INVALID: "rejected_by_validation",
-    st.REJECTED: "rejected_by_api", st.ESCALATED: "rejected_by_api",
-    st.SUBMITTED: "awaiting_confirmation", st.QUEUED: "not_sent", st.IN_FLIGHT: "not_sent",
-    st.UNKNOWN: "overdue", st.WITHDRAWN: "not_sent",
-}
-
-
-def ledger_status(engine: sa.Engine, data_dir: Path, day: date) -> dict[str, Any]:
-    """The day as the ledger holds it, in the shape of the reconciliation's day status."""
-    with engine.connect() as conn:
-        counts = ledger.job_counts_by_state(conn, day)
-    classes: dict[str, int] = dict.fromkeys(_CLASS_OF_STATE.values(), 0)
-    for state, count in counts.items():
-        classes[_CLASS_OF_STATE[state]] += count
-    return {
-        "date": day.isoformat(),
-        "extracted": extracted_rows(data_dir, day),
-        "states": classes,
-        "duplicates": None,
-        "escalated": counts[st.ESCALATED],
-        "report_path": None,
-    }
 
 
 def summary_lines(status: dict[str, Any]) -> list[tuple[str, object]]:
