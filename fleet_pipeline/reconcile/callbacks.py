@@ -200,23 +200,29 @@ def _fill_stage(conn: sa.Connection, ids: sa.BindParameter) -> None:
 
 
 def _count(effect: str) -> sa.ColumnElement:
-    return sa.func.coalesce(sa.func.sum(sa.case((stage.c.effect == effect, 1), else_=0)), 0)
+    return sa.func.sum(sa.case((stage.c.effect == effect, 1), else_=0))
 
 
 def _record_applications(conn: sa.Connection, ids: sa.BindParameter, now: datetime,
                          run_id: str | None) -> None:
+    # Counted in one pass over the stage, then joined to the events (an event may have none).
     per_event = (
-        sa.select(callback_events.c.id, sa.literal(now, type_=callback_applications.c.applied_at
-                                                   .type),
-                  sa.literal(run_id, type_=sa.String), _count(CREATED), _count(REJECTED),
-                  _count(DUPLICATE), _count(STALE), _count(MISSING))
-        .select_from(callback_events.outerjoin(stage, stage.c.event_id == callback_events.c.id))
+        sa.select(stage.c.event_id, *(_count(effect).label(effect) for effect in EFFECTS))
+        .group_by(stage.c.event_id).subquery("per_event")
+    )
+    rows = (
+        sa.select(callback_events.c.id,
+                  sa.literal(now, type_=callback_applications.c.applied_at.type),
+                  sa.literal(run_id, type_=sa.String),
+                  *(sa.func.coalesce(per_event.c[effect], 0)
+                    for effect in (CREATED, REJECTED, DUPLICATE, STALE, MISSING)))
+        .select_from(callback_events.outerjoin(per_event,
+                                               per_event.c.event_id == callback_events.c.id))
         .where(callback_events.c.id.in_(ids))
-        .group_by(callback_events.c.id)
     )
     conn.execute(callback_applications.insert().from_select(
         ["event_id", "applied_at", "run_id", "created", "rejected", "duplicates", "stale",
-         "missing"], per_event))
+         "missing"], rows))
 
 
 def _record_job_events(conn: sa.Connection, now: datetime, run_id: str | None) -> None:
