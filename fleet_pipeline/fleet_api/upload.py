@@ -22,6 +22,8 @@ from fleet_pipeline.fleet_api.template import (
 )
 
 Payload = JobPayload | Mapping[str, Any]
+# The template's column names need no quoting.
+_HEADER = (",".join(TEMPLATE_V1_COLUMNS) + "\r\n").encode("utf-8")
 
 
 class FieldsNotInTemplate(ValueError):
@@ -84,6 +86,63 @@ def build_upload_csv(payloads: Iterable[Payload]) -> UploadCsv:
     content = buffer.getvalue().encode("utf-8")
     check_upload_size(content, jobs=len(rows))
     return UploadCsv(content, len(rows))
+
+
+class RawJson(str):
+    """A list or object cell already in JSON: written to the CSV as it is."""
+
+
+_scan_value = json.scanner.make_scanner(json.JSONDecoder())
+_scan_key = json.decoder.scanstring
+
+
+def parse_payload(body: str) -> dict[str, Any]:
+    """A job's JSON body as the fields of its CSV row: lists and objects stay the body's own
+    JSON text (RawJson), so they are not serialised again. For compact JSON, as validation
+    writes it, that text is byte for byte what build_upload_csv would write; anything else
+    (spaces between tokens) is parsed with json.loads."""
+    fields: dict[str, Any] = {}
+    position, last = 1, len(body) - 1
+    try:
+        if not body.startswith('{"'):
+            return json.loads(body)
+        while True:
+            key, position = _scan_key(body, position + 1)
+            if body[position] != ":":
+                return json.loads(body)
+            value, end = _scan_value(body, position + 1)
+            fields[key] = RawJson(body[position + 1:end]) if isinstance(value, list | dict) \
+                else value
+            if body[end] == "," and body[end + 1] == '"':
+                position = end + 1
+            elif body[end] == "}" and end == last:
+                return fields
+            else:
+                return json.loads(body)
+    except (IndexError, StopIteration, ValueError):
+        return json.loads(body)  # raises the usual error for a body that is not JSON
+
+
+class RowEncoder:
+    """One job's row of a template v1 file, as build_upload_csv writes it (CRLF included), with
+    the same checks; one writer for every row, for cutting a day of jobs into files."""
+
+    def __init__(self) -> None:
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, lineterminator="\r\n")
+        self._header_bytes = len(_HEADER)
+
+    def __call__(self, payload: Payload) -> bytes:
+        row = payload_dict(payload)
+        _check_rows([row])
+        buffer = self._buffer
+        buffer.seek(0)
+        buffer.truncate()
+        self._writer.writerow([_cell(row.get(column)) for column in TEMPLATE_V1_COLUMNS])
+        content = buffer.getvalue().encode("utf-8")
+        if self._header_bytes + len(content) > MAX_UPLOAD_BYTES:
+            check_upload_size(_HEADER + content, jobs=1)
+        return content
 
 
 def check_upload_size(content: bytes, *, jobs: int | None) -> None:

@@ -13,7 +13,6 @@ adding new ones; a job sent again (one more attempt) or changed in the ERP gives
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -24,6 +23,7 @@ from fleet_pipeline.fleet_api.template import (
     MAX_UPLOAD_BYTES,
     TEMPLATE_V1_COLUMNS,
 )
+from fleet_pipeline.fleet_api.upload import RowEncoder, parse_payload
 from fleet_pipeline.ledger.repository import QueuedJob
 
 # The template's column names need no quoting, so the header is exactly this line.
@@ -115,12 +115,13 @@ def cut_uploads(day: date, jobs: list[QueuedJob], limits: UploadLimits | None = 
     def close_batch() -> None:
         uploads.append(Upload(upload_id(day, batch), day, tuple(batch), HEADER + b"".join(rows)))
 
+    encode_row = RowEncoder()
     for job in sorted(jobs, key=lambda j: j.reference_number):
-        payload = json.loads(job.payload)
+        payload = parse_payload(job.payload)
         if payload.get("reference_number") != job.reference_number:
             raise ValueError(f"{job.reference_number}: the payload carries another reference")
         try:
-            row = csv_row(payload)
+            row = encode_row(payload)
         except (FieldsNotInTemplate, UploadTooLarge) as exc:
             single_only.append(SingleOnly(job, str(exc)))
             continue

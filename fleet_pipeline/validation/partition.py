@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fleet_pipeline.erp.canonical import JOB_SCHEMA
 from fleet_pipeline.erp.extract import day_files
 from fleet_pipeline.storage import atomic_write, partition_dir
-from fleet_pipeline.validation.payloads import build_payloads, canonical_json, payload_digest
+from fleet_pipeline.validation.bodies import payload_bodies, payload_digests
 from fleet_pipeline.validation.settings import ValidationSettings
 from fleet_pipeline.validation.split import FAILURE_COLUMNS, ValidationResult, split
 
@@ -68,16 +69,29 @@ class PartitionOutcome:
 
 def validate_partition(data_dir: Path, day: date, now: datetime,
                        settings: ValidationSettings) -> PartitionOutcome:
+    deliveries, items = read_extraction(data_dir, day)
+    result = split(deliveries, items, now, settings)
+    bodies = payload_bodies(result.valid_deliveries, result.valid_items)
+    jobs = valid_jobs_table(result, bodies, payload_digests(bodies))
+    valid_jobs_path, rejections_path = write_outcome(data_dir, day, result, jobs)
+    return PartitionOutcome(day, result, valid_jobs_path, rejections_path)
+
+
+def read_extraction(data_dir: Path, day: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The day's extracted deliveries and items as frames."""
     deliveries_path, items_path = day_files(data_dir, day)
     for path in (deliveries_path, items_path):
         if not path.exists():
             raise FileNotFoundError(
                 f"no extraction for {day.isoformat()}: {path} is missing; "
                 "materialize erp_deliveries for this date first")
-    result = split(pq.read_table(deliveries_path).to_pandas(),
-                   pq.read_table(items_path).to_pandas(), now, settings)
+    return pq.read_table(deliveries_path).to_pandas(), pq.read_table(items_path).to_pandas()
+
+
+def write_outcome(data_dir: Path, day: date, result: ValidationResult,
+                  jobs: pa.Table) -> tuple[Path, Path]:
+    """Replace the day's valid_jobs.parquet (`jobs`) and rejections.parquet together."""
     valid_jobs_path, rejections_path = job_files(data_dir, day)
-    jobs = valid_jobs_table(result)
     failures = pa.Table.from_pandas(result.failures[list(FAILURE_COLUMNS)],
                                     schema=REJECTIONS_SCHEMA, preserve_index=False)
 
@@ -86,16 +100,16 @@ def validate_partition(data_dir: Path, day: date, now: datetime,
         atomic_write(rejections_path, lambda tmp: pq.write_table(failures, tmp))
 
     atomic_write(valid_jobs_path, write_both)
-    return PartitionOutcome(day, result, valid_jobs_path, rejections_path)
+    return valid_jobs_path, rejections_path
 
 
-def valid_jobs_table(result: ValidationResult) -> pa.Table:
+def valid_jobs_table(result: ValidationResult, bodies: pa.Array, hashes: pa.Array) -> pa.Table:
+    """The valid_jobs.parquet table: the valid rows' payload_bodies, their payload_digests and
+    their canonical columns."""
     valid = result.valid_deliveries
-    bodies = [canonical_json(p) for p in build_payloads(valid, result.valid_items)]
     canonical = pa.Table.from_pandas(valid[[f.name for f in JOB_SCHEMA]], schema=JOB_SCHEMA,
                                      preserve_index=False)
     return pa.Table.from_arrays(
-        [canonical["reference_number"], pa.array(bodies, pa.string()),
-         pa.array([payload_digest(body) for body in bodies], pa.string()),
+        [canonical["reference_number"], bodies, hashes,
          *(canonical[f.name] for f in JOB_SCHEMA if f.name != "reference_number")],
         schema=VALID_JOBS_SCHEMA)
