@@ -5,9 +5,10 @@ callback deadline; 1% of the rows failed our validation; every upload but one wa
 (2% of its rows rejected by the API, the rest created); one callback arrived twice in other
 bytes, one conflicting callback names a second Fleet job for one reference and a reference we
 never sent. Payloads are about 1 kB and every job has an event in its audit trail, as in a real
-ledger. Timed: `reconcile_day` without the retry step (it needs the Fleet API): taking the
-callbacks into the ledger, classifying every job, syncing escalations, writing the CSV report;
-then the same day reconciled again (no new callback) and `day_status`.
+ledger. Timed: taking the day's callbacks into the ledger (`apply_callbacks`, the first step
+of a reconciliation), then `reconcile_day` without the retry step (it needs the Fleet API):
+classifying every job, syncing escalations, writing the CSV report; the same day reconciled
+again, and `day_status`.
 
     .venv/bin/python benchmarks/reconcile.py [--jobs 1000000] [--db sqlite|postgres|both]
 
@@ -35,6 +36,7 @@ from fleet_pipeline.ledger.callback_tables import callback_events, callback_resu
 from fleet_pipeline.ledger.engine import make_engine
 from fleet_pipeline.ledger.jobstore import insert_many
 from fleet_pipeline.ledger.tables import job_events, jobs, uploads, validation_failures
+from fleet_pipeline.reconcile.callbacks import apply_callbacks
 from fleet_pipeline.reconcile.run import reconcile_day
 from fleet_pipeline.reconcile.settings import ReconcileSettings
 from fleet_pipeline.reconcile.status import day_status
@@ -182,13 +184,16 @@ def run(engine: sa.Engine, n: int, data_dir: Path) -> dict[str, float]:
     settings = ReconcileSettings()
     figures: dict[str, float] = {}
     started = time.perf_counter()
+    intake = apply_callbacks(engine, DAY, now=NOW)
+    figures["callbacks into the ledger (apply_callbacks)"] = time.perf_counter() - started
+    started = time.perf_counter()
     result = reconcile_day(engine, DAY, data_dir, settings, now=NOW)
-    figures["reconcile_day"] = time.perf_counter() - started
+    figures["reconcile_day, callbacks already in"] = time.perf_counter() - started
     for step, seconds in result.seconds.items():
         figures[f"  {step}"] = seconds
     started = time.perf_counter()
     again = reconcile_day(engine, DAY, data_dir, settings, now=NOW + timedelta(minutes=5))
-    figures["reconcile_day again, no new callback"] = time.perf_counter() - started
+    figures["reconcile_day again, nothing new"] = time.perf_counter() - started
     started = time.perf_counter()
     status = day_status(engine, DAY, data_dir=data_dir, now=NOW)
     figures["day_status (live counts)"] = time.perf_counter() - started
@@ -199,7 +204,7 @@ def run(engine: sa.Engine, n: int, data_dir: Path) -> dict[str, float]:
         print(f"  {label:<44} {seconds:7.2f} s")
     print("  classes: " + ", ".join(f"{k} {v:,}" for k, v in result.counts.items() if v))
     print("  callback rows: " + ", ".join(f"{k} {v:,}" for k, v in
-                                          result.callbacks.effects.items() if v)
+                                          intake.effects.items() if v)
           + f"; escalations open {result.escalations.total_open:,}, report "
           f"{result.report_rows:,} rows")
     return figures

@@ -12,7 +12,8 @@
 
 An escalation opens when its reason first appears for a row, stays open (last_seen_at) while the
 reconciliation still finds it, and is resolved when it is gone. Set-based: the day's current
-reasons go to a temporary stage, then three statements resolve, refresh and open.
+reasons and its open escalations go to two temporary tables keyed alike, then three
+statements resolve, refresh and open.
 """
 
 from __future__ import annotations
@@ -28,17 +29,35 @@ from fleet_pipeline.ledger.reconcile_tables import escalations, reconciliation
 from fleet_pipeline.ledger.tables import REFERENCE_LENGTH
 
 _stage_metadata = sa.MetaData()
+KEY_LENGTH = REFERENCE_LENGTH + 20
+# Every escalation the reconciliation finds now, keyed like `known` below.
 stage = sa.Table(
     "reconcile_escalation_stage",
     _stage_metadata,
+    sa.Column("key", sa.String(KEY_LENGTH), nullable=False),
     sa.Column("reference_number", sa.String(REFERENCE_LENGTH)),
     sa.Column("row_position", sa.Integer),
     sa.Column("reason", sa.String(rt.STATUS_LENGTH), nullable=False),
     sa.Column("detail", sa.Text),
     sa.Column("since", escalations.c.since.type),
-    sa.Index("ix_reconcile_escalation_stage_key", "reference_number", "reason"),
+    sa.Index("ix_reconcile_escalation_stage_key", "key", "reason"),
     prefixes=["TEMPORARY"],
 )
+# The day's open escalations, keyed the same way: both sides of every match have an index.
+known = sa.Table(
+    "reconcile_escalation_known",
+    _stage_metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("key", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("reason", sa.String(rt.STATUS_LENGTH), nullable=False),
+    sa.Index("ix_reconcile_escalation_known_key", "key", "reason"),
+    prefixes=["TEMPORARY"],
+)
+
+
+def _key(reference: sa.ColumnElement, position: sa.ColumnElement) -> sa.ColumnElement[str]:
+    # A row without a reference (a nameless invalid row) is told apart by its position.
+    return sa.func.coalesce(reference, sa.literal("#") + sa.cast(position, sa.String))
 
 
 @dataclass(frozen=True)
@@ -69,51 +88,49 @@ def escalation_reason(now: datetime, sla: timedelta) -> sa.ColumnElement:
     )
 
 
-def _same(e: sa.Table | sa.Alias, s: sa.Table) -> sa.ColumnElement[bool]:
-    # Rows without a reference (nameless invalid rows) are told apart by their position.
-    return sa.and_(
-        e.c.reason == s.c.reason,
-        sa.or_(e.c.reference_number == s.c.reference_number,
-               e.c.reference_number.is_(None) & s.c.reference_number.is_(None)
-               & (e.c.row_position == s.c.row_position)))
-
-
 def sync_escalations(conn: sa.Connection, day: date, now: datetime, sla: timedelta
                      ) -> EscalationSync:
     """Bring the day's escalations in line with its reconciliation rows (written just before)."""
     reason = escalation_reason(now, sla)
-    r = reconciliation.c
-    stage.drop(conn, checkfirst=True)
-    stage.create(conn)
+    r, e = reconciliation.c, escalations.c
+    for table in (stage, known):
+        table.drop(conn, checkfirst=True)
+        table.create(conn)
     try:
-        current = (sa.select(r.reference_number, r.row_position, reason, r.detail, r.since)
-                   .where(r.partition_date == day, reason.is_not(None)))
         conn.execute(stage.insert().from_select(
-            ["reference_number", "row_position", "reason", "detail", "since"], current))
-        e = escalations.c
-        open_today = sa.and_(e.partition_date == day, e.resolved_at.is_(None))
+            ["key", "reference_number", "row_position", "reason", "detail", "since"],
+            sa.select(_key(r.reference_number, r.row_position), r.reference_number,
+                      r.row_position, reason, r.detail, r.since)
+            .where(r.partition_date == day, reason.is_not(None))))
+        conn.execute(known.insert().from_select(
+            ["id", "key", "reason"],
+            sa.select(e.id, _key(e.reference_number, e.row_position), e.reason)
+            .where(e.partition_date == day, e.resolved_at.is_(None))))
+        found = sa.exists().where(stage.c.key == known.c.key, stage.c.reason == known.c.reason)
         resolved = conn.execute(
-            sa.update(escalations).where(open_today, ~sa.exists().where(_same(escalations, stage)))
+            sa.update(escalations)
+            .where(e.id.in_(sa.select(known.c.id).where(~found)))
             .values(resolved_at=now)).rowcount
+        # UPDATE ... FROM both stages (PostgreSQL, SQLite >= 3.33).
         conn.execute(
-            sa.update(escalations).where(open_today, sa.exists().where(_same(escalations, stage)))
-            .values(last_seen_at=now,
-                    detail=sa.select(stage.c.detail).where(_same(escalations, stage))
-                    .limit(1).scalar_subquery()))
-        already = escalations.alias("already")
+            sa.update(escalations)
+            .where(e.id == known.c.id, stage.c.key == known.c.key,
+                   stage.c.reason == known.c.reason)
+            .values(last_seen_at=now, detail=stage.c.detail))
         new = (
             sa.select(sa.literal(day, type_=sa.Date), stage.c.reference_number,
                       stage.c.row_position, stage.c.reason, stage.c.detail, stage.c.since,
                       sa.literal(now, type_=e.opened_at.type),
                       sa.literal(now, type_=e.last_seen_at.type))
-            .where(~sa.exists().where(already.c.partition_date == day,
-                                      already.c.resolved_at.is_(None), _same(already, stage)))
+            .where(~sa.exists().where(known.c.key == stage.c.key,
+                                      known.c.reason == stage.c.reason))
         )
         opened = conn.execute(escalations.insert().from_select(
             ["partition_date", "reference_number", "row_position", "reason", "detail", "since",
              "opened_at", "last_seen_at"], new)).rowcount
     finally:
-        stage.drop(conn)
+        for table in (stage, known):
+            table.drop(conn)
     return EscalationSync(opened, resolved, open_counts(conn, day))
 
 
