@@ -36,7 +36,7 @@ from fleet_pipeline.validation.rules import PICKUP_AND_DROPOFF, SCHEDULED
 
 # Rows per slice: bounds the memory of the intermediate columns (about 1 kB a row per column of
 # fragments) and keeps every slice's strings far below Arrow's 2 GB per string array.
-SLICE_ROWS = 100_000
+SLICE_ROWS = 20_000
 _TEXT = pa.large_string()
 # Arrow writes these floats as Python's repr does (shortest round-trip digits, fixed notation);
 # outside, its notation differs (1e-05 vs 0.00001).
@@ -67,8 +67,8 @@ def payload_bodies(deliveries: pd.DataFrame, items: pd.DataFrame) -> pa.ChunkedA
     if not (_columnar(deliveries, _delivery_source()) and _columnar(items, _ITEM_SOURCE)):
         return _by_dicts(deliveries, items)
     try:
-        lines = _sorted_lines(items)
-        chunks = [_bodies(deliveries.iloc[start:start + SLICE_ROWS], lines)
+        lines = _Lines(items, deliveries["reference_number"])
+        chunks = [_bodies(deliveries.iloc[start:start + SLICE_ROWS], lines, start)
                   for start in range(0, len(deliveries), SLICE_ROWS)]
     except (pa.ArrowException, UnicodeError, _Unusual):
         # A lone surrogate, a year before 1000, an integer beyond int64: the dict path takes
@@ -129,12 +129,34 @@ def _columnar(frame: pd.DataFrame, names: tuple[str, ...]) -> bool:
     return True
 
 
-def _sorted_lines(items: pd.DataFrame) -> pa.Table:
-    """The item lines in (reference, line number) order, as Arrow columns."""
-    table = pa.table({name: _arrow(items[name]) for name in _ITEM_SOURCE})
-    order = pc.sort_indices(table, sort_keys=[("reference_number", "ascending", "at_end"),
-                                              ("line_number", "ascending", "at_end")])
-    return table.take(order)
+class _Lines:
+    """The item lines in (reference, line number) order, and where each delivery's lines are."""
+
+    def __init__(self, items: pd.DataFrame, references: pd.Series) -> None:
+        table = pa.table({name: _arrow(items[name]) for name in _ITEM_SOURCE})
+        order = pc.sort_indices(table, sort_keys=[("reference_number", "ascending", "at_end"),
+                                                  ("line_number", "ascending", "at_end")])
+        self.table = table.take(order).combine_chunks()
+        # Per delivery: the first of its lines and how many it has (0: none).
+        self.first = self.count = np.zeros(len(references), dtype=np.int64)
+        if not self.table.num_rows:
+            return
+        runs = pc.run_end_encode(self.table["reference_number"].chunk(0))
+        ends = runs.run_ends.to_numpy().astype(np.int64)
+        starts = np.concatenate([[0], ends[:-1]])
+        run = pc.fill_null(pc.index_in(_arrow(references), value_set=runs.values), -1)
+        run = run.to_numpy()
+        safe = np.maximum(run, 0)
+        self.first = np.where(run >= 0, starts[safe], 0)
+        self.count = np.where(run >= 0, ends[safe] - starts[safe], 0)
+
+    def of(self, start: int, stop: int) -> tuple[pa.Table, np.ndarray]:
+        """The lines of deliveries start..stop, delivery after delivery, and their counts."""
+        counts = self.count[start:stop]
+        total = int(counts.sum())
+        first = np.repeat(self.first[start:stop], counts)
+        within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        return self.table.take(pa.array(first + within)), counts
 
 
 def _arrow(s: pd.Series) -> pa.Array:
@@ -148,8 +170,8 @@ def _arrow(s: pd.Series) -> pa.Array:
 Piece = tuple["str | pa.Array", "np.ndarray | None"]
 
 
-def _bodies(deliveries: pd.DataFrame, lines: pa.Table) -> pa.Array:
-    """The bodies of one slice of deliveries."""
+def _bodies(deliveries: pd.DataFrame, lines: _Lines, start: int) -> pa.Array:
+    """The bodies of one slice of deliveries, the slice starting at row `start`."""
     n = len(deliveries)
     column = {name: _arrow(deliveries[name]) for name in _delivery_source()}
     two_stops = _mask(pc.equal(pc.cast(column["job_type_id"], pa.float64()), PICKUP_AND_DROPOFF))
@@ -159,11 +181,10 @@ def _bodies(deliveries: pd.DataFrame, lines: pa.Table) -> pa.Array:
         raise _Unusual("a payload without a reference")
     driver_id = _text(column["delivery_driver_id"])
     driver_name = _text(column["delivery_driver_name"])
-    items = _items(column["reference_number"], lines)
     fields = [
         _text_field("delivery_driver_id", driver_id),
         _text_field("delivery_driver_name", driver_name, ~_valid(driver_id)),
-        _json_field("items", items),
+        _items(lines, start, n),
         _json_field("job_type_id", _always(_number(column["job_type_id"]))),
         _json_field("labels", _labels_json(column["labels"])),
         _text_field("reference_number", reference),
@@ -264,12 +285,9 @@ def _stop_fields(column: dict[str, pa.Array], prefix: str) -> list[Field]:
     return fields
 
 
-def _items(references: pa.Array, lines: pa.Table) -> pa.Array:
-    """Per delivery, the JSON array of its items in line order; null when it has none."""
-    mine = lines.filter(pc.is_in(lines["reference_number"], value_set=references))
-    if mine.num_rows == 0:
-        return pa.nulls(len(references), _TEXT)
-    mine = mine.combine_chunks()
+def _items(lines: _Lines, start: int, n: int) -> Field:
+    """The field `items`: the JSON array of each delivery's lines in line order."""
+    mine, counts = lines.of(start, start + n)
     fields = []
     for key, name in _ITEM_ORDER:
         if name is None:  # the weight's unit goes with a weight
@@ -277,13 +295,11 @@ def _items(references: pa.Array, lines: pa.Table) -> pa.Array:
         else:
             fields.append(_value_field(key, name, mine[name].chunk(0)))
     line_json = _join(mine.num_rows, _object(mine.num_rows, fields))
-    runs = pc.run_end_encode(mine["reference_number"].chunk(0))
-    offsets = pa.concat_arrays([pa.array([0], pa.int64()), runs.run_ends.cast(pa.int64())])
-    per_reference = pc.binary_join(pa.LargeListArray.from_arrays(offsets, line_json),
-                                   pa.scalar(",", _TEXT))
-    found = pc.index_in(references, value_set=runs.values)
-    wrapped = _join(len(per_reference), [("[", None), (per_reference, None), ("]", None)])
-    return wrapped.take(found)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    joined = pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets), line_json),
+                            pa.scalar(",", _TEXT))
+    return _field(['"items":[', joined, "]"], counts > 0)
 
 
 def _value_field(key: str, name: str, values: pa.Array) -> Field:

@@ -85,7 +85,7 @@ def row_by_row(rows: list[dict], lines: list[dict]) -> list[str]:
         for row in deliveries.to_dict("records")]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(day())
 def test_columnar_bodies_equal_the_canonical_json_of_each_payload(generated):
     rows, lines = generated
@@ -94,7 +94,7 @@ def test_columnar_bodies_equal_the_canonical_json_of_each_payload(generated):
     assert built.to_pylist() == row_by_row(rows, lines)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(day())
 def test_digests_are_the_sha256_of_each_body(generated):
     rows, lines = generated
