@@ -39,9 +39,11 @@ MAX_RETRY_WAIT_S = 5.0
 # Settings the demo uses unless they are set: production waits minutes or an hour, the demo
 # seconds. Files of 100 jobs make several uploads (several callbacks to wait for); a six-second
 # callback deadline lets the upload of a lost callback go overdue while you watch; the demo
-# account may make 6,000 requests a minute (a real one: 1,000), so looking its jobs up is quick.
+# account may make 6,000 requests a minute (a real one: 1,000), so looking its jobs up is quick;
+# its creates end within a second, so a create that failed is looked up two seconds after it.
 DEMO_RATE_LIMIT = 6000
 DEMO_ENVIRONMENT = {"FLEET_RETRY_BASE_SECONDS": "1", "FLEET_RETRY_CAP_SECONDS": "2",
+                    "FLEET_IN_FLIGHT_TIMEOUT_SECONDS": "2",
                     "FLEET_UPLOAD_MAX_JOBS": "100", "FLEET_CALLBACK_DEADLINE_MINUTES": "0.1",
                     "FLEET_API_RATE_LIMIT_PER_MINUTE": str(DEMO_RATE_LIMIT)}
 # Seeded faults of the demo's simulator: one callback in five is lost (its jobs exist: they are

@@ -8,7 +8,10 @@
    absent -> queued again (after a back-off) or escalated when its attempts are spent.
    A job whose bulk upload got no clear answer is not looked up before that upload's callback
    deadline: the API may still be processing the file, and a job not yet created would be
-   found absent and sent a second time.
+   found absent and sent a second time. Likewise a single create that timed out or got a 5xx
+   is not looked up until the in-flight time-out has passed since it was sent: the API may
+   still be working on it (a create that outlasts the client's read time-out is created after
+   the client gave up).
 3. Rejected jobs are settled: transient ones queued again after a back-off, permanent ones
    escalated (`schedule_retries`).
 Only then does the run send what is queued.
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -30,8 +34,8 @@ from fleet_pipeline.fleet_api import (
     RequestNotSent,
 )
 from fleet_pipeline.ledger import repository as ledger
-from fleet_pipeline.ledger.states import BULK, UNKNOWN
-from fleet_pipeline.ledger.tables import jobs, uploads
+from fleet_pipeline.ledger.states import BULK, SINGLE, SINGLE_INTENT, UNKNOWN
+from fleet_pipeline.ledger.tables import job_events, jobs, uploads
 from fleet_pipeline.uploads.crash import crashpoint
 from fleet_pipeline.uploads.report import Log, quiet
 from fleet_pipeline.uploads.settings import SendSettings
@@ -43,7 +47,9 @@ PROBE_BATCH = 200
 class RecoveryReport:
     interrupted: int = 0
     overdue: int = 0
-    held: int = 0  # unknown, waiting for their upload's callback deadline before a probe
+    # unknown, waiting for their upload's callback deadline (or, sent one by one, for the
+    # in-flight time-out since the create) before a probe
+    held: int = 0
     probed: int = 0
     found: int = 0
     absent: int = 0
@@ -72,7 +78,8 @@ async def recover(
     with engine.connect() as conn:
         references, report.held = probe_candidates(conn, day, settings, datetime.now(UTC))
     if report.held:
-        log(f"recovery: {report.held} unknown jobs wait for their upload's callback deadline")
+        log(f"recovery: {report.held} unknown jobs wait for their upload's callback deadline "
+            "or for their create to have surely ended")
     if references:
         await _probe(engine, client, references, settings, report, log, run_id)
     with engine.begin() as conn:
@@ -87,21 +94,39 @@ async def recover(
 
 def probe_candidates(conn: sa.Connection, day: date, settings: SendSettings, now: datetime
                      ) -> tuple[list[str], int]:
-    """The day's unknown jobs to look up now, and how many wait for a callback deadline."""
+    """The day's unknown jobs to look up now, and how many wait: for their upload's callback
+    deadline, or (sent one by one) for the in-flight time-out since their last create."""
+    created_at = (sa.select(sa.func.max(job_events.c.at))
+                  .where(job_events.c.reference_number == jobs.c.reference_number,
+                         job_events.c.event == SINGLE_INTENT)
+                  .scalar_subquery())
     query = (
-        sa.select(jobs.c.reference_number, jobs.c.endpoint, uploads.c.sent_at)
+        sa.select(jobs.c.reference_number, jobs.c.endpoint, uploads.c.sent_at,
+                  sa.case((jobs.c.endpoint == SINGLE, created_at)))
         .select_from(jobs.outerjoin(uploads, jobs.c.upload_id == uploads.c.upload_id))
         .where(jobs.c.partition_date == day, jobs.c.state == UNKNOWN)
         .order_by(jobs.c.reference_number)
     )
     due, held = [], 0
-    for reference, endpoint, sent_at in conn.execute(query):
-        if endpoint == BULK and sent_at is not None and \
-                sent_at + settings.callback_deadline > now:
+    for reference, endpoint, sent_at, single_sent_at in conn.execute(query):
+        if endpoint == BULK and sent_at is not None:
+            wait_until = sent_at + settings.callback_deadline
+        elif endpoint == SINGLE and single_sent_at is not None:
+            wait_until = _aware(single_sent_at) + settings.in_flight_timeout
+        else:
+            wait_until = now
+        if wait_until > now:
             held += 1
         else:
             due.append(reference)
     return due, held
+
+
+def _aware(moment: Any) -> datetime:
+    """An aggregate of timestamps as an aware datetime (SQLite hands it back as text)."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 async def _probe(engine: sa.Engine, client: AsyncFleetApiClient, references: list[str],

@@ -76,7 +76,9 @@ def test_a_lost_answer_is_unknown_then_found_by_its_reference_and_not_sent_again
         engine, ledger_url, data_dir):
     write_day(data_dir, DAY, [payload(ref) for ref in REFS])
     with running_simulator(sim_config(faults={"lost_response_rate": 1.0})) as sim:
-        settings = single_settings(sim.base_url, retry=JobRetryPolicy(base=timedelta(0)))
+        # No in-flight time-out: the lost creates are over, so they may be looked up at once.
+        settings = single_settings(sim.base_url, retry=JobRetryPolicy(base=timedelta(0)),
+                                   in_flight_timeout=timedelta(0))
         result, _ = run_day(engine, ledger_url, data_dir, settings)
         assert result.counts["unknown"] == 12
         assert next(iter(result.send.failures)) == (
@@ -91,6 +93,27 @@ def test_a_lost_answer_is_unknown_then_found_by_its_reference_and_not_sent_again
     with engine.connect() as conn:
         events = [e["event"] for e in ledger.job_history(conn, REFS[0])]
     assert events == ["planned", "single_intent", "outcome_unknown", "probe_found"]
+
+
+def test_a_create_slower_than_the_read_timeout_is_not_looked_up_before_it_ends(
+        engine, ledger_url, data_dir):
+    """The API creates the job after the client gave up waiting: a look-up right after the
+    time-out finds nothing, and sending again would create the job twice (found by the chaos
+    suite). The job waits for the in-flight time-out since its create, then is found."""
+    write_day(data_dir, DAY, [payload(ref) for ref in REFS[:3]])
+    with running_simulator(sim_config(faults={"latency": {"create": 1.0}})) as sim:
+        settings = single_settings(sim.base_url, read_timeout_s=0.3,
+                                   in_flight_timeout=timedelta(seconds=2),
+                                   retry=JobRetryPolicy(base=timedelta(0)))
+        first, _ = run_day(engine, ledger_url, data_dir, settings)
+        assert first.counts["unknown"] == 3
+        again, _ = run_day(engine, ledger_url, data_dir, settings)
+        assert (again.recovery.held, again.recovery.probed, again.send.jobs_sent) == (3, 0, 0)
+        time.sleep(2.1)
+        late, _ = run_day(engine, ledger_url, data_dir, settings)
+        assert (late.recovery.probed, late.recovery.found) == (3, 3)
+        assert late.send.jobs_sent == 0 and late.counts["created"] == 3
+        assert fleet_references(sim.root_url) == dict.fromkeys(REFS[:3], 1)
 
 
 def test_creates_run_side_by_side_within_the_bound(engine, ledger_url, data_dir):
