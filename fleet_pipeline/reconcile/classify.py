@@ -5,7 +5,8 @@
 | created                 | `created`, with the Fleet `job_id`                               |
 | created_twice           | `created`, and Fleet was seen holding a second job (duplicate)  |
 | rejected_by_api         | `rejected`, or `escalated` after the API said no (its errors)    |
-| rejected_by_validation  | `rejected_invalid`, and failed rows that have no reference       |
+| rejected_by_validation  | `rejected_invalid`, failed rows that have no reference, and the  |
+|                         | further rows of a delivery number the ERP repeats                |
 | awaiting_confirmation   | `in_flight`, or `submitted` before its callback deadline         |
 | overdue                 | `submitted` past the deadline, `unknown` (to look up by          |
 |                         | reference), `escalated` without an answer (retries spent)       |
@@ -59,7 +60,8 @@ def job_status(now: datetime) -> sa.ColumnElement[str]:
 
 
 def classes(day: date, now: datetime) -> list[sa.Select]:
-    """SELECTs of the day's rows, in COLUMNS order: jobs, nameless invalid rows, unexpected."""
+    """SELECTs of the day's rows, in COLUMNS order: jobs, nameless invalid rows, further rows
+    of a repeated delivery number, unexpected."""
     stamp = sa.literal(now, type_=reconciliation.c.reconciled_at.type)
     null_text, null_int = sa.null().cast(sa.String), sa.null().cast(sa.Integer)
     null_time = sa.null().cast(reconciliation.c.since.type)
@@ -82,6 +84,23 @@ def classes(day: date, now: datetime) -> list[sa.Select]:
                sa.func.coalesce(vf.c.record, "delivery") == "delivery")
         .group_by(vf.c.partition_date, vf.c.row_position)
     )
+    # A delivery number the ERP lists on several rows of the day has one job (its first row);
+    # each further row is an extraction row of its own, rejected, told apart by its position.
+    delivery_rows = sa.and_(vf.c.partition_date == day, vf.c.reference_number.is_not(None),
+                            sa.func.coalesce(vf.c.record, "delivery") == "delivery")
+    first = (sa.select(vf.c.reference_number, sa.func.min(vf.c.row_position).label("position"))
+             .where(delivery_rows).group_by(vf.c.reference_number).subquery())
+    copies = (
+        sa.select(vf.c.partition_date, null_text, vf.c.row_position,
+                  sa.literal(rt.REJECTED_BY_VALIDATION), null_text, null_text,
+                  sa.null().cast(sa.BigInteger), null_text, null_int,
+                  sa.func.min(vf.c.recorded_at), sa.func.min(vf.c.recorded_at),
+                  sa.literal("failed validation: ") + sa.func.min(why)
+                  + sa.literal("; another row of delivery ") + vf.c.reference_number, stamp)
+        .select_from(vf.join(first, first.c.reference_number == vf.c.reference_number))
+        .where(delivery_rows, vf.c.row_position > first.c.position)
+        .group_by(vf.c.partition_date, vf.c.row_position, vf.c.reference_number)
+    )
     cr = callback_results
     unexpected = (
         sa.select(uploads.c.partition_date, cr.c.reference_number, null_int,
@@ -93,7 +112,7 @@ def classes(day: date, now: datetime) -> list[sa.Select]:
                ~sa.exists().where(jobs.c.reference_number == cr.c.reference_number))
         .group_by(uploads.c.partition_date, cr.c.reference_number)
     )
-    return [of_jobs, nameless, unexpected]
+    return [of_jobs, nameless, copies, unexpected]
 
 
 def write_classes(conn: sa.Connection, day: date, now: datetime) -> dict[str, int]:

@@ -145,3 +145,28 @@ def test_new_escalations_are_announced_once(engine, tmp_path):
     (message,) = posted
     assert message["text"].startswith(f"Fleet deliveries {DAY}: 5 new escalations")
     assert "GHOST-1" in message["text"] and "jane.doe" not in message["text"]
+
+
+def test_a_delivery_number_on_two_erp_rows_is_two_rows_of_the_day(engine, tmp_path):
+    """The ERP repeats a delivery number: both rows fail validation, one job holds the number,
+    and the day still has a class per extracted row (found by the chaos suite: the classes
+    were one short of the extraction)."""
+    failures = [
+        {"reference_number": "D1", "record": "delivery", "row_position": position,
+         "column": "reference_number", "check": "field_uniqueness", "value": "D1"}
+        for position in (4, 9)
+    ] + [{"reference_number": "D1", "record": "item", "row_position": 12,
+          "column": "line_number", "check": "line_unique", "value": "10"}]
+    with engine.begin() as conn:
+        ledger.record_validation_rejections(conn, DAY, failures, now=SENT)
+    result = reconcile_day(engine, DAY, tmp_path, SETTINGS, now=SENT + timedelta(hours=1))
+    assert {k: v for k, v in result.counts.items() if v} == {"rejected_by_validation": 2}
+    assert result.accounted == 2
+    status = day_status(engine, DAY, data_dir=tmp_path, now=SENT + timedelta(hours=1))
+    assert status["extracted"] == 2
+    with result.report_path.open(encoding="utf-8") as report:
+        rows = list(csv.DictReader(report))
+    assert sorted((row["reference_number"], row["row_position"]) for row in rows) == [
+        ("", "9"), ("D1", "")]
+    assert "another row of delivery D1" in next(
+        row["detail"] for row in rows if row["row_position"] == "9")
