@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fleet_pipeline.validation.countries import ACCEPTED_COUNTRY_CODES, COUNTRY_BOXES
 
@@ -43,16 +45,16 @@ def present(s: pd.Series) -> pd.Series:
 
 
 def within_length(s: pd.Series, limit: int) -> pd.Series:
-    return ~(s.str.len() > limit)
+    return ~(text_lengths(s) > limit)
 
 
 def length_between(s: pd.Series, low: int, high: int) -> pd.Series:
-    lengths = s.str.len()
+    lengths = text_lengths(s)
     return lengths.isna() | ((lengths >= low) & (lengths <= high))
 
 
 def matches(s: pd.Series, pattern: str) -> pd.Series:
-    return s.str.fullmatch(pattern, na=True) | (s == "")
+    return fullmatch(s, pattern) | (s == "")
 
 
 def email(s: pd.Series, max_length: int) -> pd.Series:
@@ -64,7 +66,61 @@ def phone(s: pd.Series, pattern: str) -> pd.Series:
 
 
 def strip_phone(s: pd.Series) -> pd.Series:
-    return s.str.replace(PHONE_SEPARATORS, "", regex=True)
+    text = _arrow_text(s)
+    if text is None:
+        return s.str.replace(PHONE_SEPARATORS, "", regex=True)
+    stripped = pc.replace_substring_regex(text, PHONE_SEPARATORS, "").to_numpy(
+        zero_copy_only=False)
+    python = _not_printable_ascii(text)
+    if python.any():
+        stripped[python] = s[python].str.replace(PHONE_SEPARATORS, "", regex=True).to_numpy()
+    return pd.Series(stripped, index=s.index, dtype=object)
+
+
+# Text rules run on Arrow (RE2, in C++) instead of one Python call per value. On printable ASCII
+# RE2 and Python's re agree for these patterns; elsewhere they do not (Python's \s and \d are
+# Unicode-aware, RE2's ASCII-only), so any other value is judged by Python's re, as is every
+# value when the pattern is one RE2 does not take (a look-ahead, say).
+
+
+def fullmatch(s: pd.Series, pattern: str) -> pd.Series:
+    """s.str.fullmatch(pattern, na=True)."""
+    text = _arrow_text(s)
+    if text is None:
+        return s.str.fullmatch(pattern, na=True)
+    try:
+        matched = pc.match_substring_regex(text, f"^(?:{pattern})$")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return s.str.fullmatch(pattern, na=True)
+    result = pc.fill_null(matched, True).to_numpy(zero_copy_only=False).copy()
+    python = _not_printable_ascii(text)
+    if python.any():
+        result[python] = s[python].str.fullmatch(pattern, na=True).to_numpy(dtype=bool)
+    return pd.Series(result, index=s.index)
+
+
+def text_lengths(s: pd.Series) -> pd.Series:
+    """s.str.len(): characters per value, NaN where missing."""
+    text = _arrow_text(s)
+    if text is None:
+        return s.str.len()
+    return pd.Series(pc.utf8_length(text).to_numpy(zero_copy_only=False), index=s.index,
+                     dtype="float64")
+
+
+def _arrow_text(s: pd.Series) -> pa.Array | None:
+    """The values as an Arrow string array; None when they are not all text (or missing)."""
+    if s.dtype != object:
+        return None
+    try:
+        return pa.array(s.to_numpy(), type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeError):
+        return None
+
+
+def _not_printable_ascii(text: pa.Array) -> np.ndarray:
+    found = pc.match_substring_regex(text, r"[^\x20-\x7e]")
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 
 
 def one_of(s: pd.Series, allowed: tuple) -> pd.Series:
