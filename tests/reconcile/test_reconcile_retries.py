@@ -70,6 +70,37 @@ def test_attempts_are_bounded_then_a_person_is_asked(sent_day, db_url, tmp_path)
     assert set(job_states(sent_day, REFS).values()) == {"escalated"}
 
 
+def plan_day(engine, references, now):
+    with engine.begin() as conn:
+        ledger.plan_jobs(conn, DAY, [(r, f"h-{r}", json.dumps(payload(r))) for r in references],
+                         now=now)
+
+
+def test_jobs_a_rate_limited_send_left_queued_are_sent_by_the_retry(engine, db_url, tmp_path):
+    """A 429 burst outlasting the client's waits stops the day's send: the refused job goes
+    back to the queue with no attempt counted, the jobs after it were never tried. The day has
+    been sent, so the retry sends them (found by the chaos suite: they stayed unsent)."""
+    refs = ["Q-0", "Q-1", "Q-2"]
+    past = datetime.now(UTC) - timedelta(minutes=5)
+    plan_day(engine, refs, past)
+    with engine.begin() as conn:
+        assert retries_due(conn, DAY, past) == []  # nothing sent yet: left to the send
+        ledger.record_single_intent(conn, "Q-0", now=past)
+        ledger.record_single_outcome(conn, "Q-0", "not_sent", message="HTTP 429",
+                                     next_attempt_at=past + timedelta(seconds=1), now=past)
+    with running_simulator(sim_config()) as sim:
+        result = reconcile_with_retries(engine, db_url, tmp_path, sim, max_attempts=5)
+        in_fleet = fleet_references(sim.root_url)
+    assert result.retry.retried == 3 and result.counts["created"] == 3
+    assert in_fleet == dict.fromkeys(refs, 1)
+
+
+def test_a_day_never_sent_is_left_to_the_send(engine):
+    plan_day(engine, ["P-0", "P-1"], datetime.now(UTC))
+    with engine.connect() as conn:
+        assert retries_due(conn, DAY, datetime.now(UTC)) == []
+
+
 def test_a_data_rejection_waits_for_a_changed_erp_row(engine, tmp_path):
     now = datetime.now(UTC) - timedelta(hours=1)
     with engine.begin() as conn:
