@@ -19,6 +19,7 @@ from reconcile_support import (
     rejected,
 )
 
+from fleet_pipeline.defs.reconcile.checks import ledger_rows
 from fleet_pipeline.ledger import repository as ledger
 from fleet_pipeline.ledger.reconcile_tables import callback_applications, escalations
 from fleet_pipeline.ledger.tables import job_events, uploads
@@ -170,3 +171,15 @@ def test_a_delivery_number_on_two_erp_rows_is_two_rows_of_the_day(engine, tmp_pa
         ("", "9"), ("D1", "")]
     assert "another row of delivery D1" in next(
         row["detail"] for row in rows if row["row_position"] == "9")
+
+
+def test_the_ledger_count_of_the_check_includes_repeated_delivery_numbers(engine, tmp_path):
+    build_day(engine)
+    with engine.begin() as conn:
+        ledger.record_validation_rejections(conn, DAY, [
+            {"reference_number": "V1", "record": "delivery", "row_position": position,
+             "column": "reference_number", "check": "field_uniqueness", "value": "V1"}
+            for position in (3, 8, 13)], now=SENT)
+    result = reconcile_day(engine, DAY, tmp_path, SETTINGS, now=SENT + timedelta(hours=2))
+    with engine.connect() as conn:
+        assert ledger_rows(conn, DAY) == result.accounted == 12

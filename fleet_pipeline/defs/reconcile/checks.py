@@ -34,16 +34,22 @@ def as_utc(value: datetime | str) -> datetime:
 
 
 def ledger_rows(conn: sa.Connection, day: date) -> int:
-    """Rows of the day's extraction the ledger knows of: its jobs still listed by the ERP and the
-    invalid rows that have no delivery number."""
+    """Rows of the day's extraction the ledger knows of: its jobs still listed by the ERP, the
+    invalid rows that have no delivery number, and the further rows of a delivery number the
+    ERP lists more than once (one job holds the number)."""
     listed = conn.scalar(sa.select(sa.func.count()).select_from(jobs)
                          .where(jobs.c.partition_date == day, jobs.c.state != st.WITHDRAWN))
     vf = validation_failures.c
+    rows_of_day = sa.and_(vf.partition_date == day,
+                          sa.func.coalesce(vf.record, "delivery") == "delivery")
     nameless = conn.scalar(
         sa.select(sa.func.count(sa.distinct(vf.row_position)))
-        .where(vf.partition_date == day, vf.reference_number.is_(None),
-               sa.func.coalesce(vf.record, "delivery") == "delivery"))
-    return listed + nameless
+        .where(rows_of_day, vf.reference_number.is_(None)))
+    named = conn.execute(
+        sa.select(sa.func.count(sa.distinct(vf.row_position)),
+                  sa.func.count(sa.distinct(vf.reference_number)))
+        .where(rows_of_day, vf.reference_number.is_not(None))).one()
+    return listed + nameless + (named[0] - named[1])
 
 
 @dg.asset_check(asset=reconciliation, partitions_def=delivery_date_partitions,
