@@ -13,7 +13,9 @@ some have no reference number: `row_position` is their row in the day's extracti
 
 `escalations`: what needs a person, per partition. A row opens when a reason first appears,
 stays open while the reconciliation still finds it, and is resolved (`resolved_at`) when it is
-gone (the ERP row fixed, a person re-opened the job, ...). `detail` is stored masked.
+gone (the ERP row fixed, a person re-opened the job, ...). `detail` is the ledger's own text
+(validation values arrive masked; API messages are kept as received): whatever leaves the
+database (the CSV report, a notification, metadata) is scrubbed first (reconcile/report.py).
 """
 
 from __future__ import annotations
