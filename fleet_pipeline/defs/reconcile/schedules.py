@@ -1,7 +1,8 @@
 """`upload_chain_daily`: materializes the upload chain (extract, validate, cut, send) for the
 coming delivery dates at FLEET_SCHEDULE_CRON (FLEET_SCHEDULE_TIMEZONE), FLEET_SCHEDULE_DAYS_AHEAD
 dates ahead. Each date is its own run; the run key carries the tick, so a missed tick caught up
-later does not resend a date twice within one tick."""
+later does not resend a date twice within one tick. It starts stopped unless
+FLEET_AUTOMATION_DEFAULT_STATUS is `running`."""
 
 # No `from __future__ import annotations`: Dagster reads the context annotations.
 
@@ -39,7 +40,8 @@ def build_upload_schedule(settings: ReconcileSettings | None = None) -> dg.Sched
         cron_schedule=settings.schedule_cron,
         execution_timezone=settings.schedule_timezone,
         job=upload_chain_job,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
+        default_status=(dg.DefaultScheduleStatus.RUNNING if settings.automation_running
+                        else dg.DefaultScheduleStatus.STOPPED),
         description=f"Sends the next {settings.schedule_days_ahead} delivery date(s) at "
                     f"`{settings.schedule_cron}` ({settings.schedule_timezone}).",
     )

@@ -1,5 +1,6 @@
 """`reconciliation_sensor`: follows the callback landing table and asks for a day's
-reconciliation when the day is ready (reconcile/triggers.py decides; this only wires it)."""
+reconciliation when the day is ready (reconcile/triggers.py decides; this only wires it). It
+starts stopped unless FLEET_AUTOMATION_DEFAULT_STATUS is `running`."""
 
 # No `from __future__ import annotations`: Dagster reads the context and resource annotations.
 
@@ -23,15 +24,27 @@ included). Repeated callbacks do not trigger a new run.
 """
 
 
-@dg.sensor(
-    name="reconciliation_sensor",
-    asset_selection=[reconciliation],
-    minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description=SENSOR_DESCRIPTION,
-)
-def reconciliation_sensor(context: dg.SensorEvaluationContext,
-                          ledger: LedgerResource) -> dg.SensorResult:
+def build_reconciliation_sensor(settings: ReconcileSettings | None = None) -> dg.SensorDefinition:
+    settings = settings or ReconcileSettings.from_env()
+    status = (dg.DefaultSensorStatus.RUNNING if settings.automation_running
+              else dg.DefaultSensorStatus.STOPPED)
+
+    @dg.sensor(
+        name="reconciliation_sensor",
+        asset_selection=[reconciliation],
+        minimum_interval_seconds=60,
+        default_status=status,
+        description=SENSOR_DESCRIPTION,
+    )
+    def reconciliation_sensor(context: dg.SensorEvaluationContext,
+                              ledger: LedgerResource) -> dg.SensorResult:
+        return evaluate_reconciliation_tick(context, ledger)
+
+    return reconciliation_sensor
+
+
+def evaluate_reconciliation_tick(context: dg.SensorEvaluationContext,
+                                 ledger: LedgerResource) -> dg.SensorResult:
     cursor = Cursor.from_json(context.cursor)
     now = datetime.now(UTC)
     with ledger.engine.connect() as conn:
@@ -61,3 +74,6 @@ def reconciliation_sensor(context: dg.SensorEvaluationContext,
                                asset_events=observations)
     return dg.SensorResult(run_requests=requests, cursor=tick.cursor.to_json(),
                            asset_events=observations)
+
+
+reconciliation_sensor = build_reconciliation_sensor()
