@@ -1,7 +1,8 @@
 """The webhook receiver: `POST /callbacks/{upload_id}/{token}` lands a bulk-upload callback.
 
 Checks, in order, each answered before anything is written (docs/webhooks.md):
-  401  unknown upload or wrong token: one answer for both, so upload ids cannot be probed
+  404  no upload of that id in the ledger (upload ids are no secret; the token is)
+  401  wrong token, or an upload sent without a webhook (constant-time comparison)
   413  body over `max_body_bytes` (Content-Length, then counted while the stream is read)
   415  not JSON (or compressed)
   401  `X-Webhook-Signature` missing or not the HMAC of the raw body
@@ -70,13 +71,15 @@ def create_app(
                   openapi_url=None)
 
     def check_address(upload_id: str, token: str) -> None:
-        stored = None
+        known, stored = False, None
         if len(upload_id) <= UPLOAD_ID_LENGTH and upload_id.isprintable():
             with engine.connect() as conn:
-                stored = stored_token_hash(conn, upload_id)
+                known, stored = stored_token_hash(conn, upload_id)
+        if not known:
+            raise _Refused(404, "unknown upload", "no upload of that id in the ledger")
         if not token_matches(stored, token):
-            why = "wrong token" if stored else "unknown upload (or sent without a webhook)"
-            raise _Refused(401, "unknown callback address", why)
+            why = "wrong token" if stored else "upload sent without a webhook"
+            raise _Refused(401, "invalid callback token", why)
 
     def signature_variant(body: bytes, given: str | None) -> str:
         if signature.verify(body, given, signing_key):

@@ -92,8 +92,10 @@ _INSERT_EVENT = {
 }
 
 
-def stored_token_hash(conn: sa.Connection, upload_id: str) -> str | None:
-    return conn.scalar(_TOKEN_HASH, {"upload_id": upload_id})
+def stored_token_hash(conn: sa.Connection, upload_id: str) -> tuple[bool, str | None]:
+    """(whether the upload is in the ledger, its token hash: None if sent without a webhook)."""
+    row = conn.execute(_TOKEN_HASH, {"upload_id": upload_id}).first()
+    return row is not None, row[0] if row is not None else None
 
 
 def judge(earlier: Sequence[tuple[int, str]], entries_sha256: str) -> tuple[int | None, bool]:

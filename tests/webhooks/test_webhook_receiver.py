@@ -118,10 +118,10 @@ def _refusals(upload, other_key_body: bytes):
     good = body_of(DOCUMENTED)
     unknown = callback_path("U-never-made", upload.token)
     wrong_token = callback_path(upload.upload_id, "x" * 43)
-    yield "unknown upload", unknown, good, signed_headers(good), 401
+    yield "unknown upload", unknown, good, signed_headers(good), 404
     yield "wrong token", wrong_token, good, signed_headers(good), 401
     yield "over-long upload id", callback_path("U" * 500, upload.token), good, \
-        signed_headers(good), 401
+        signed_headers(good), 404
     yield "no signature", upload.path, good, {"Content-Type": "application/json"}, 401
     yield "wrong key", upload.path, good, signed_headers(good, key="other-key"), 401
     yield "signature of another body", upload.path, good, \
@@ -168,14 +168,15 @@ def test_every_refused_request_writes_nothing(engine, upload):
                            headers=signed_headers(good)).status_code == 200
 
 
-def test_an_unknown_upload_and_a_wrong_token_get_the_same_answer(client, upload):
-    """Nothing tells whether an upload id exists."""
+def test_an_unknown_upload_is_404_and_a_wrong_token_401(client, engine, upload):
     body = body_of(DOCUMENTED)
     unknown = client.post(callback_path("U-none", upload.token), content=body,
                           headers=signed_headers(body))
     wrong = client.post(callback_path(upload.upload_id, "nope"), content=body,
                         headers=signed_headers(body))
-    assert (unknown.status_code, unknown.content) == (wrong.status_code, wrong.content)
+    assert (unknown.status_code, unknown.json()) == (404, {"detail": "unknown upload"})
+    assert (wrong.status_code, wrong.json()) == (401, {"detail": "invalid callback token"})
+    assert counts(engine) == (0, 0)
 
 
 def test_an_upload_sent_without_a_webhook_accepts_no_callback(client, engine):
