@@ -125,7 +125,7 @@ def run_pipeline(url: str, work: Path, send_rows: int) -> dict:
                "csv_bytes": sum(u.csv_bytes for u in cut.uploads)}
     del jobs, cut
     if send_rows == stats.deliveries:
-        figures["send"] = send_and_confirm(engine, ledger_url, data_dir, work, stages)
+        figures["send"] = send_and_confirm(engine, ledger_url, url, data_dir, work, stages)
     engine.dispose()
     # cut_ledger repeats the cut: only its own part counts towards the total.
     for row in stages.rows:
@@ -136,9 +136,10 @@ def run_pipeline(url: str, work: Path, send_rows: int) -> dict:
     return {**figures, "stages": stages.rows}
 
 
-def send_and_confirm(engine: sa.Engine, ledger_url: str, data_dir: Path, work: Path,
-                     stages: Stages) -> dict:
-    """Send the day in bulk to the simulator (rate limit on) and wait for every callback."""
+def send_and_confirm(engine: sa.Engine, ledger_url: str, erp_url: str, data_dir: Path,
+                     work: Path, stages: Stages) -> dict:
+    """Send the day in bulk to the simulator (rate limit on, the ERP's drivers on its roster)
+    and wait for every callback."""
     from send_single import EXECUTABLE, PASSWORD, USERNAME, answers_429, free_port, start_simulator
 
     from fleet_pipeline.ledger.callback_tables import callback_events, callback_results
@@ -147,7 +148,8 @@ def send_and_confirm(engine: sa.Engine, ledger_url: str, data_dir: Path, work: P
     from fleet_pipeline.uploads.run import send_day
     from fleet_pipeline.uploads.settings import ApiSettings, SendSettings
 
-    simulator, root, log_path = start_simulator(work, "--rate-limit", str(SEND_RATE_LIMIT))
+    simulator, root, log_path = start_simulator(work, "--rate-limit", str(SEND_RATE_LIMIT),
+                                                "--drivers-from-erp", erp_url)
     port = free_port()
     env = {**os.environ, "FLEET_WEBHOOK_SIGNING_KEY": PASSWORD, "FLEET_HOME": str(work)}
     receiver = subprocess.Popen(
