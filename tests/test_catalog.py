@@ -1,5 +1,6 @@
 """What analysts see in the Dagster catalog: every asset described, grouped, owned and kinded,
-and the column lineage of delivery_jobs pointing at real erp_deliveries columns."""
+and the column lineage of delivery_jobs (from erp_deliveries) and of reconciliation (from
+delivery_jobs) pointing at real columns."""
 
 from __future__ import annotations
 
@@ -40,3 +41,21 @@ def test_delivery_jobs_lineage_covers_its_columns_from_erp_deliveries_columns():
     # Validated but never sent (fleet_pipeline/validation/payloads.py says why).
     assert not payload & {"scheduled_date", "dropoff_country_code", "dropoff_contact_name"}
     assert [d.column_name for d in lineage.deps_by_column["labels"]] == ["labels"]
+
+
+def test_reconciliation_lineage_points_at_delivery_jobs_columns():
+    lineage = SPECS["reconciliation"].metadata["dagster/column_lineage"]
+    assert isinstance(lineage, dg.TableColumnLineage)
+    assert set(lineage.deps_by_column) <= _columns("reconciliation")
+    source_columns = _columns("delivery_jobs")
+    for column, deps in lineage.deps_by_column.items():
+        assert deps, column
+        for dep in deps:
+            assert dep.asset_key == dg.AssetKey("delivery_jobs")
+            assert dep.column_name in source_columns, (column, dep.column_name)
+    deps = {column: {dep.column_name for dep in d} for column, d in lineage.deps_by_column.items()}
+    assert deps["reference_number"] == {"reference_number"}
+    assert deps["partition_date"] == {"scheduled_date"}
+    assert {"reference_number", "payload_hash"} <= deps["status"]
+    # Fleet's answers, not the jobs' columns.
+    assert not deps.keys() & {"fleet_job_id", "attempts", "upload_id"}

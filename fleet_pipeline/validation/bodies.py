@@ -23,14 +23,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fleet_pipeline.validation.payloads import (
-    _JOB_COLUMNS,
+    JOB_COLUMNS,
     KILOGRAM,
     _kind,
     _labels,
     _phone,
-    _stop_columns,
     build_payloads,
     canonical_json,
+    stop_columns,
 )
 from fleet_pipeline.validation.rules import PICKUP_AND_DROPOFF, SCHEDULED
 
@@ -107,7 +107,7 @@ def _by_dicts(deliveries: pd.DataFrame, items: pd.DataFrame) -> pa.ChunkedArray:
 
 
 def _delivery_source() -> tuple[str, ...]:
-    return (*_JOB_COLUMNS, *_stop_columns("pickup"), *_stop_columns("dropoff"))
+    return (*JOB_COLUMNS, *stop_columns("pickup"), *stop_columns("dropoff"))
 
 
 def _columnar(frame: pd.DataFrame, names: tuple[str, ...]) -> bool:

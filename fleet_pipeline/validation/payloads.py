@@ -66,11 +66,11 @@ _STOP_KEYS = tuple(field for field, _ in _STOP_FIELDS)
 _ITEM_KEYS = tuple(field for field, _ in _ITEM_FIELDS)
 _ITEM_COLUMNS = tuple(canonical for _, canonical in _ITEM_FIELDS)
 # Job-level columns, in the order _payload reads them.
-_JOB_COLUMNS = ("job_type_id", "schedule_type_id", "reference_number", "scheduled_delivery_ts",
+JOB_COLUMNS = ("job_type_id", "schedule_type_id", "reference_number", "scheduled_delivery_ts",
                 "delivery_driver_id", "delivery_driver_name", "labels")
 
 
-def _stop_columns(prefix: str) -> tuple[str, ...]:
+def stop_columns(prefix: str) -> tuple[str, ...]:
     """A stop's columns, in the order _stop reads them: the fields, then the window."""
     return (*(f"{prefix}_{canonical}" for _, canonical in _STOP_FIELDS),
             f"{prefix}_window_from", f"{prefix}_window_to")
@@ -81,9 +81,9 @@ def job_payload(row: Mapping[str, Any], items: Iterable[Mapping[str, Any]] = ())
     def values(record: Mapping[str, Any], columns: tuple[str, ...]) -> tuple:
         return tuple(_clean(name, record.get(name)) for name in columns)
 
-    return _payload(values(row, _JOB_COLUMNS),
-                    _stop(values(row, _stop_columns("pickup"))),
-                    _stop(values(row, _stop_columns("dropoff"))),
+    return _payload(values(row, JOB_COLUMNS),
+                    _stop(values(row, stop_columns("pickup"))),
+                    _stop(values(row, stop_columns("dropoff"))),
                     [_item(values(line, _ITEM_COLUMNS)) for line in items])
 
 
@@ -101,13 +101,13 @@ def build_payloads(deliveries: pd.DataFrame, items: pd.DataFrame) -> list[dict]:
                                      _column_rows(lines, _ITEM_COLUMNS), strict=True):
             by_reference.setdefault(reference, []).append(_item(values))
         two_stops = (pd.to_numeric(deliveries["job_type_id"]) == PICKUP_AND_DROPOFF).to_numpy()
-        pickup_columns = _stop_columns("pickup")
+        pickup_columns = stop_columns("pickup")
         pickups = iter(map(_stop, _column_rows(deliveries.loc[two_stops, list(pickup_columns)],
                                                pickup_columns)))
-        dropoffs = map(_stop, _column_rows(deliveries, _stop_columns("dropoff")))
+        dropoffs = map(_stop, _column_rows(deliveries, stop_columns("dropoff")))
         return [_payload(job, next(pickups) if two else {}, dropoff,
                          by_reference.get(job[2], []))
-                for job, two, dropoff in zip(_column_rows(deliveries, _JOB_COLUMNS),
+                for job, two, dropoff in zip(_column_rows(deliveries, JOB_COLUMNS),
                                              two_stops.tolist(), dropoffs, strict=True)]
 
 
@@ -128,7 +128,7 @@ def _collector_paused():
 
 
 def _payload(job: tuple, pickup: dict, dropoff: dict, items: list[dict]) -> dict:
-    """Assemble a payload from cleaned values (None = missing), job values in _JOB_COLUMNS order."""
+    """Assemble a payload from cleaned values (None = missing), job values in JOB_COLUMNS order."""
     job_type, schedule_type, reference, scheduled_ts, driver_id, driver_name, labels = job
     payload: dict[str, Any] = {
         "job_type_id": job_type,

@@ -51,6 +51,10 @@ def test_the_checks_fail_when_the_day_is_wrong(engine, db_url, tmp_path):
     assert meta["extracted"] == 6 and meta["accounted_for"] == 5
     schema = reconciliation.metadata_by_key[reconciliation.key]["dagster/column_schema"]
     assert "status" in [column.name for column in schema.columns]
+    lineage = materialization.metadata["dagster/column_lineage"].value
+    assert lineage == reconciliation.metadata_by_key[reconciliation.key]["dagster/column_lineage"]
+    assert {dep.asset_key for deps in lineage.deps_by_column.values() for dep in deps} == {
+        dg.AssetKey("delivery_jobs")}
     assert meta["dagster/row_count"] == 5 and "| A-" in meta["samples"]
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert not evaluations["every_job_accounted_for"].passed

@@ -10,6 +10,7 @@ import dagster as dg
 from fleet_pipeline.defs.erp.resources import PartitionStoreResource
 from fleet_pipeline.defs.ledger import LedgerResource
 from fleet_pipeline.defs.partitions import delivery_date_partitions
+from fleet_pipeline.defs.reconcile.lineage import reconciliation_lineage
 from fleet_pipeline.defs.reconcile.metadata import RECONCILIATION_SCHEMA, reconciliation_metadata
 from fleet_pipeline.defs.reconcile.resources import ReconciliationResource
 from fleet_pipeline.defs.uploads.assets import job_submissions
@@ -68,7 +69,8 @@ callback_landing = dg.AssetSpec(
     kinds={"sql", "csv"},
     owners=OWNERS,
     description=RECONCILIATION_DESCRIPTION,
-    metadata={"dagster/column_schema": RECONCILIATION_SCHEMA},
+    metadata={"dagster/column_schema": RECONCILIATION_SCHEMA,
+              "dagster/column_lineage": reconciliation_lineage()},
 )
 def reconciliation(context: dg.AssetExecutionContext, ledger: LedgerResource,
                    fleet_api: FleetApiResource, partition_store: PartitionStoreResource,
@@ -88,4 +90,5 @@ def reconciliation(context: dg.AssetExecutionContext, ledger: LedgerResource,
                                run_id=run_id, log=context.log.info)
     with ledger.engine.connect() as conn:
         preview = samples(conn, day)
-    return dg.MaterializeResult(metadata=reconciliation_metadata(result, preview))
+    return dg.MaterializeResult(metadata={**reconciliation_metadata(result, preview),
+                                          "dagster/column_lineage": reconciliation_lineage()})

@@ -10,12 +10,12 @@ from __future__ import annotations
 import dagster as dg
 
 from fleet_pipeline.erp.canonical import JOB_COLUMN_NAMES
-from fleet_pipeline.validation.payloads import _JOB_COLUMNS, _stop_columns
+from fleet_pipeline.validation.payloads import JOB_COLUMNS, stop_columns
 
 SOURCE = dg.AssetKey("erp_deliveries")
 
-PAYLOAD_SOURCES: tuple[str, ...] = (*_JOB_COLUMNS, *_stop_columns("pickup"),
-                                    *_stop_columns("dropoff"))
+PAYLOAD_SOURCES: tuple[str, ...] = (*JOB_COLUMNS, *stop_columns("pickup"),
+                                    *stop_columns("dropoff"))
 
 
 def _deps(columns: tuple[str, ...]) -> list[dg.TableColumnDep]:
