@@ -14,6 +14,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -40,6 +41,7 @@ CALLBACK_DEADLINE_S = 4.0
 READ_TIMEOUT_S = 2.0
 RUN_TIMEOUT_S = 300.0
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+_MIGRATING = threading.Lock()
 
 
 @dataclass
@@ -109,7 +111,8 @@ def run_scenario(scenario: Scenario, workdir: Path, *, ledger: str = "sqlite",
     env = base_environment()
     with ledger_database(ledger, folder) as db_url:
         engine = make_engine(db_url)
-        migrate.ensure_schema(engine)
+        with _MIGRATING:  # Alembic keeps its migration context in module globals
+            migrate.ensure_schema(engine)
         simulator = Simulator(folder, _simulator_config(scenario, folder, roster), env)
         receiver = None
         try:
@@ -266,18 +269,35 @@ def _restart(receiver: Receiver, down_for: float) -> None:
     receiver.start()
 
 
-def run_suite(scenarios: list[Scenario], *, ledger: str = "sqlite", keep: bool = False,
-              echo: Callable[[str], None] = print, workdir: Path | None = None
-              ) -> list[Outcome]:
-    workdir = workdir or Path(tempfile.mkdtemp(prefix="fleet-chaos-"))
-    outcomes = []
+def _run_or_fail(scenario: Scenario, workdir: Path, ledger: str) -> Outcome:
+    """The scenario's outcome; a scenario the harness could not run is a failure too."""
+    started = time.monotonic()
     try:
-        for scenario in scenarios:
-            outcome = run_scenario(scenario, workdir, ledger=ledger)
-            outcomes.append(outcome)
-            echo(outcome.line())
-            for problem in outcome.problems[:SHOWN]:
-                echo(f"    {problem}")
+        return run_scenario(scenario, workdir, ledger=ledger)
+    except Exception as error:  # noqa: BLE001 - reported as the scenario's failure
+        outcome = Outcome(scenario, [f"the scenario could not run: {error!r}"], Counter())
+        outcome.seconds = time.monotonic() - started
+        return outcome
+
+
+def run_suite(scenarios: list[Scenario], *, ledger: str = "sqlite", keep: bool = False,
+              echo: Callable[[str], None] = print, workdir: Path | None = None,
+              parallel: int = 1) -> list[Outcome]:
+    """Run the scenarios, `parallel` at a time (each has its own processes, ports and files),
+    echoing each one's line as it ends and the total; returns the outcomes in scenario order."""
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="fleet-chaos-"))
+    outcomes: list[Outcome] = []
+    try:
+        with ThreadPoolExecutor(max_workers=parallel) as pool:
+            running = [pool.submit(_run_or_fail, scenario, workdir, ledger)
+                       for scenario in scenarios]
+            for future in as_completed(running):
+                outcome = future.result()
+                outcomes.append(outcome)
+                echo(outcome.line())
+                for problem in outcome.problems[:SHOWN]:
+                    echo(f"    {problem}")
+        outcomes.sort(key=lambda outcome: outcome.scenario.index)
         failed = sum(1 for outcome in outcomes if not outcome.passed)
         echo(f"total: {len(outcomes) - failed} of {len(outcomes)} scenarios passed, "
              f"{failed} failed; {sum(o.runs for o in outcomes)} pipeline runs, "

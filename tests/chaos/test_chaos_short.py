@@ -1,7 +1,8 @@
-"""The chaos suite, short: two seeded scenarios of small days, each sent end to end against the
-simulator with faults, the pipeline killed at a crash point and run again, the receiver
-restarted mid-stream, and the result checked against the simulator's own records.
-`python -m tests.chaos` runs the full suite (docs/chaos.md)."""
+"""The chaos suite, short: two seeded scenarios of small days, one sent one by one and one in
+bulk uploads, side by side; each sent end to end against the simulator with faults, the pipeline
+killed at crash points and run again, the receiver restarted mid-stream, and the result checked
+against the simulator's own records. `python -m tests.chaos` runs the full suite
+(docs/chaos.md)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,16 @@ pytestmark = pytest.mark.slow
 
 SEED = 7
 ROWS = (12, 18)
+SCENARIOS = (1, 3)  # single creates; bulk uploads
 
 
-# One sent one by one, one in bulk uploads.
-@pytest.mark.parametrize("index", [1, 3])
-def test_a_short_chaos_scenario_leaves_fleet_and_the_ledger_in_agreement(index, tmp_path):
-    scenario = draw(SEED, index, ROWS)
+def test_short_chaos_scenarios_leave_fleet_and_the_ledger_in_agreement(tmp_path):
+    scenarios = [draw(SEED, index, ROWS) for index in SCENARIOS]
+    assert {scenario.policy for scenario in scenarios} == {"single", "bulk"}
     lines: list[str] = []
-    [outcome] = run_suite([scenario], echo=lines.append, workdir=tmp_path)
-    assert outcome.runs >= 1 and sum(outcome.outcomes.values()) > 0
-    assert outcome.passed, "\n".join(lines + outcome.problems)
+    outcomes = run_suite(scenarios, echo=lines.append, workdir=tmp_path, parallel=2)
+    assert [outcome.scenario.index for outcome in outcomes] == list(SCENARIOS)
+    for outcome in outcomes:
+        assert outcome.killed >= 1 and sum(outcome.outcomes.values()) > 0, outcome.line()
+        assert outcome.passed, "\n".join(lines)
+    assert lines[-1].startswith("total: 2 of 2 scenarios passed")

@@ -106,7 +106,7 @@ def _outcome(reference: str, job, row, escalated: bool, now: datetime
             return row.status, f"{reference}: {row.status} without a reason"
         if row.status == rt.CREATED and (job is None or job.state != st.CREATED):
             return row.status, f"{reference}: classed created, ledger {job and job.state}"
-        return ("escalated" if escalated and row.status != rt.CREATED else row.status), None
+        return row.status, None
     if escalated:
         return "escalated", None
     if job is not None and _awaiting(job, now):
