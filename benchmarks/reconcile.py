@@ -183,31 +183,58 @@ def run(engine: sa.Engine, n: int, data_dir: Path) -> dict[str, float]:
     print(f"  building the day (not timed below)          {time.perf_counter() - started:7.1f} s")
     settings = ReconcileSettings()
     figures: dict[str, float] = {}
-    started = time.perf_counter()
-    intake = apply_callbacks(engine, DAY, now=NOW)
-    figures["callbacks into the ledger (apply_callbacks)"] = time.perf_counter() - started
-    started = time.perf_counter()
-    result = reconcile_day(engine, DAY, data_dir, settings, now=NOW)
-    figures["reconcile_day, callbacks already in"] = time.perf_counter() - started
+    cpu: dict[str, float] = {}  # this process and, on PostgreSQL, its server backends
+
+    def timed(label: str, step):
+        started, cpu_started = time.perf_counter(), _cpu(engine)
+        value = step()
+        figures[label], cpu[label] = time.perf_counter() - started, _cpu(engine) - cpu_started
+        return value
+
+    intake = timed("callbacks into the ledger (apply_callbacks)",
+                   lambda: apply_callbacks(engine, DAY, now=NOW))
+    result = timed("reconcile_day, callbacks already in",
+                   lambda: reconcile_day(engine, DAY, data_dir, settings, now=NOW))
     for step, seconds in result.seconds.items():
         figures[f"  {step}"] = seconds
-    started = time.perf_counter()
-    again = reconcile_day(engine, DAY, data_dir, settings, now=NOW + timedelta(minutes=5))
-    figures["reconcile_day again, nothing new"] = time.perf_counter() - started
-    started = time.perf_counter()
-    status = day_status(engine, DAY, data_dir=data_dir, now=NOW)
-    figures["day_status (live counts)"] = time.perf_counter() - started
+    again = timed("reconcile_day again, nothing new",
+                  lambda: reconcile_day(engine, DAY, data_dir, settings,
+                                        now=NOW + timedelta(minutes=5)))
+    status = timed("day_status (live counts)",
+                   lambda: day_status(engine, DAY, data_dir=data_dir, now=NOW))
 
     assert sum(result.counts.values()) - result.counts["unexpected"] == n
     assert status["extracted"] == n and again.escalations.opened == 0
+    print(f"  {'step':<44} {'wall':>9} {'CPU':>9}")
     for label, seconds in figures.items():
-        print(f"  {label:<44} {seconds:7.2f} s")
+        used = f"{cpu[label]:7.2f} s" if label in cpu else ""
+        print(f"  {label:<44} {seconds:7.2f} s {used:>9}   load {os.getloadavg()[0]:.2f}"
+              if used else f"  {label:<44} {seconds:7.2f} s")
     print("  classes: " + ", ".join(f"{k} {v:,}" for k, v in result.counts.items() if v))
     print("  callback rows: " + ", ".join(f"{k} {v:,}" for k, v in
                                           intake.effects.items() if v)
           + f"; escalations open {result.escalations.total_open:,}, report "
           f"{result.report_rows:,} rows")
     return figures
+
+
+def _cpu(engine: sa.Engine) -> float:
+    """CPU seconds used so far by this process and, on PostgreSQL, by the server processes of
+    the benchmark's database (from /proc; 0 for them where it cannot be read)."""
+    used = time.process_time()
+    if engine.dialect.name != "postgresql":
+        return used
+    with engine.connect() as conn:
+        pids = conn.scalars(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = "
+                                    "current_database()")).all()
+    ticks = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return used
 
 
 def main() -> None:

@@ -5,8 +5,9 @@ WAL journal so readers never block the writer, a busy time-out so a writer waits
 instead of failing, foreign keys on, and every transaction opened with BEGIN IMMEDIATE. The last
 one matters: a transaction that reads first and writes later would otherwise take the write lock
 late, and SQLite fails such an upgrade at once ("database is locked") instead of waiting. Full
-fsync on commit is kept because a lost intent could mean a job sent twice. Readers that must not
-wait behind a writer (sensors, status reports) use `make_engine(read_only=True)`.
+fsync on commit is kept because a lost intent could mean a job sent twice. A page cache of up to
+256 MiB and temporary tables in memory keep a large transaction from spilling to disk. Readers
+that must not wait behind a writer (sensors, status reports) use `make_engine(read_only=True)`.
 
 PostgreSQL goes through psycopg2 with pre-ping (a connection dropped by the server is replaced,
 not failed on) and batched executemany.
@@ -22,6 +23,7 @@ from sqlalchemy.engine import URL, make_url
 from fleet_pipeline.config import settings
 
 BUSY_TIMEOUT_SECONDS = 30
+CACHE_KIB = 256 * 1024  # per connection, an upper bound: pages are allocated as used
 
 
 def make_engine(
@@ -68,6 +70,10 @@ def _sqlite_engine(url: URL, busy_timeout: float, read_only: bool) -> sa.Engine:
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=FULL")
+            # The default 2 MiB page cache spills a large transaction (a day's callbacks, its
+            # reconciliation) to the WAL page by page; temporary stages belong in memory.
+            cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+            cursor.execute("PRAGMA temp_store=MEMORY")
             cursor.execute(f"PRAGMA query_only={'ON' if read_only else 'OFF'}")
         finally:
             cursor.close()

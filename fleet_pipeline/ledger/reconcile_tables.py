@@ -6,7 +6,8 @@ Registered on the ledger's `metadata` (tables.py imports this module), built by 
 `callback_applications`: one row per landed callback event the ledger has taken in (the
 watermark: an event without a row here is still to apply), with what it changed.
 
-`reconciliation`: one row per job of a partition, replaced whole on every reconciliation run.
+`reconciliation`: one row per job of a partition, brought in line on every reconciliation run
+(rows whose values changed are replaced, the others left as they are).
 `status` says what became of the job; the rows of the day's ERP extraction (every status but
 `unexpected`) add up to the rows extracted. Rows that failed our validation have no job, and
 some have no reference number: `row_position` is their row in the day's extraction.
@@ -94,6 +95,15 @@ reconciliation = sa.Table(
     _one_of("status", STATUSES, "status"),
     # Covers the counts per status and the references of a day without reading the rows.
     sa.Index(None, "partition_date", "status", "reference_number"),
+)
+
+# When each day was last reconciled: unchanged reconciliation rows are not rewritten, so their
+# `reconciled_at` says when they last changed, and this says when they were last confirmed.
+reconciliation_days = sa.Table(
+    "reconciliation_days",
+    metadata,
+    sa.Column("partition_date", sa.Date, primary_key=True),
+    sa.Column("reconciled_at", UtcDateTime, nullable=False),
 )
 
 escalations = sa.Table(

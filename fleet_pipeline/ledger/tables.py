@@ -138,6 +138,10 @@ job_events = sa.Table(
     sa.Column("detail", sa.Text, nullable=True),  # JSON
     sa.Column("run_id", sa.String(64), nullable=True),
     sa.Index(None, "reference_number", "id"),
+    # Partial: the reconciliation looks up the few duplicates among millions of events.
+    sa.Index("ix_job_events_duplicate_found", "reference_number",
+             sqlite_where=sa.text(f"event = '{states.DUPLICATE_FOUND}'"),
+             postgresql_where=sa.text(f"event = '{states.DUPLICATE_FOUND}'")),
 )
 
 validation_failures = sa.Table(

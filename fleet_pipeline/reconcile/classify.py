@@ -14,8 +14,8 @@
 | unexpected              | callback rows naming a reference the ledger holds no job for     |
 
 Jobs `withdrawn` (the ERP no longer lists them for the day) are not part of the day's
-extraction and have no row. `classes` is the SELECT; `write_classes` replaces the day's rows of
-the `reconciliation` table with it; `status` (and `fleet-pipeline status`) counts it live.
+extraction and have no row. `classes` is the SELECT; `write_classes` brings the day's rows of
+the `reconciliation` table in line with it; `status` (and `fleet-pipeline status`) counts it live.
 """
 
 from __future__ import annotations
@@ -29,13 +29,25 @@ import sqlalchemy as sa
 from fleet_pipeline.ledger import reconcile_tables as rt
 from fleet_pipeline.ledger import states as st
 from fleet_pipeline.ledger.callback_tables import callback_results
-from fleet_pipeline.ledger.reconcile_tables import reconciliation
+from fleet_pipeline.ledger.reconcile_tables import reconciliation, reconciliation_days
 from fleet_pipeline.ledger.tables import job_events, jobs, uploads, validation_failures
 from fleet_pipeline.storage import partition_dir
 
 COLUMNS = ("partition_date", "reference_number", "row_position", "status", "ledger_state",
            "rejection_class", "fleet_job_id", "upload_id", "attempts", "planned_at", "since",
            "detail", "reconciled_at")
+# The classes as computed, before they are compared with the stored rows.
+_STAGED = COLUMNS[:-1]
+_stage_metadata = sa.MetaData()
+stage = sa.Table(
+    "reconcile_class_stage",
+    _stage_metadata,
+    *(sa.Column(name, reconciliation.c[name].type) for name in _STAGED),
+    prefixes=["TEMPORARY"],
+)
+# Built once the stage is filled; the stored side has (partition_date, status, reference_number).
+_STAGE_INDEX = sa.text(f"CREATE INDEX ix_{stage.name}_key ON {stage.name} "
+                       "(status, reference_number, row_position)")
 # What the erp_deliveries asset writes per day (erp/extract.py).
 EXTRACTION = ("erp_deliveries", "deliveries.parquet")
 
@@ -43,8 +55,11 @@ EXTRACTION = ("erp_deliveries", "deliveries.parquet")
 def job_status(now: datetime) -> sa.ColumnElement[str]:
     """The class of a job row of `jobs` (see the module's table)."""
     # One pass over the audit trail's duplicates, not a look-up per job.
+    # Rendered inline: SQLite uses the partial index ix_job_events_duplicate_found only for a
+    # literal it can match against the index's WHERE, never for a bound parameter.
     duplicate = jobs.c.reference_number.in_(
-        sa.select(job_events.c.reference_number).where(job_events.c.event == st.DUPLICATE_FOUND))
+        sa.select(job_events.c.reference_number)
+        .where(job_events.c.event == sa.literal(st.DUPLICATE_FOUND, literal_execute=True)))
     state = jobs.c.state
     return sa.case(
         ((state == st.CREATED) & duplicate, rt.CREATED_TWICE),
@@ -60,16 +75,15 @@ def job_status(now: datetime) -> sa.ColumnElement[str]:
 
 
 def classes(day: date, now: datetime) -> list[sa.Select]:
-    """SELECTs of the day's rows, in COLUMNS order: jobs, nameless invalid rows, further rows
-    of a repeated delivery number, unexpected."""
-    stamp = sa.literal(now, type_=reconciliation.c.reconciled_at.type)
+    """SELECTs of the day's rows, in COLUMNS order without `reconciled_at`: jobs, nameless
+    invalid rows, further rows of a repeated delivery number, unexpected."""
     null_text, null_int = sa.null().cast(sa.String), sa.null().cast(sa.Integer)
     null_time = sa.null().cast(reconciliation.c.since.type)
     of_jobs = (
         sa.select(jobs.c.partition_date, jobs.c.reference_number, null_int,
                   job_status(now), jobs.c.state, jobs.c.rejection_class, jobs.c.fleet_job_id,
                   jobs.c.upload_id, jobs.c.attempts, jobs.c.created_at, jobs.c.state_changed_at,
-                  jobs.c.last_error, stamp)
+                  jobs.c.last_error)
         .where(jobs.c.partition_date == day, jobs.c.state != st.WITHDRAWN)
     )
     vf = validation_failures
@@ -79,7 +93,7 @@ def classes(day: date, now: datetime) -> list[sa.Select]:
                   sa.literal(rt.REJECTED_BY_VALIDATION), null_text, null_text,
                   sa.null().cast(sa.BigInteger), null_text, null_int,
                   sa.func.min(vf.c.recorded_at), sa.func.min(vf.c.recorded_at),
-                  sa.literal("failed validation: ") + sa.func.min(why), stamp)
+                  sa.literal("failed validation: ") + sa.func.min(why))
         .where(vf.c.partition_date == day, vf.c.reference_number.is_(None),
                sa.func.coalesce(vf.c.record, "delivery") == "delivery")
         .group_by(vf.c.partition_date, vf.c.row_position)
@@ -96,7 +110,7 @@ def classes(day: date, now: datetime) -> list[sa.Select]:
                   sa.null().cast(sa.BigInteger), null_text, null_int,
                   sa.func.min(vf.c.recorded_at), sa.func.min(vf.c.recorded_at),
                   sa.literal("failed validation: ") + sa.func.min(why)
-                  + sa.literal("; another row of delivery ") + vf.c.reference_number, stamp)
+                  + sa.literal("; another row of delivery ") + vf.c.reference_number)
         .select_from(vf.join(first, first.c.reference_number == vf.c.reference_number))
         .where(delivery_rows, vf.c.row_position > first.c.position)
         .group_by(vf.c.partition_date, vf.c.row_position, vf.c.reference_number)
@@ -106,7 +120,7 @@ def classes(day: date, now: datetime) -> list[sa.Select]:
         sa.select(uploads.c.partition_date, cr.c.reference_number, null_int,
                   sa.literal(rt.UNEXPECTED), null_text, null_text, sa.func.max(cr.c.fleet_job_id),
                   sa.func.min(cr.c.upload_id), null_int, null_time, null_time,
-                  sa.literal("in a callback of this day, not sent by this pipeline"), stamp)
+                  sa.literal("in a callback of this day, not sent by this pipeline"))
         .select_from(cr.join(uploads, uploads.c.upload_id == cr.c.upload_id))
         .where(uploads.c.partition_date == day, cr.c.unexpected,
                ~sa.exists().where(jobs.c.reference_number == cr.c.reference_number))
@@ -116,11 +130,64 @@ def classes(day: date, now: datetime) -> list[sa.Select]:
 
 
 def write_classes(conn: sa.Connection, day: date, now: datetime) -> dict[str, int]:
-    """Replace the day's reconciliation rows; returns the count per class (all listed)."""
-    conn.execute(sa.delete(reconciliation).where(reconciliation.c.partition_date == day))
-    for select in classes(day, now):
-        conn.execute(reconciliation.insert().from_select(list(COLUMNS), select))
+    """Bring the day's reconciliation rows in line with the ledger; returns the count per class
+    (all listed). The classes go to a temporary stage first; only the rows whose values
+    changed are then deleted and inserted again, so a run that finds nothing new writes
+    (almost) nothing. The rows kept keep their `reconciled_at` (when they last changed);
+    `reconciliation_days` records the run."""
+    stage.drop(conn, checkfirst=True)
+    stage.create(conn)
+    try:
+        for select in classes(day, now):
+            conn.execute(stage.insert().from_select(list(_STAGED), select))
+        conn.execute(_STAGE_INDEX)
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text(f"ANALYZE {stage.name}"))
+        r = reconciliation.c
+        stored = conn.scalar(sa.select(sa.literal(1)).where(r.partition_date == day).limit(1))
+        for keyed in (True, False):  # rows with a reference; nameless rows, by position
+            rows = (sa.select(*(stage.c[name] for name in _STAGED),
+                              sa.literal(now, type_=r.reconciled_at.type))
+                    .where(_keyed(stage.c, keyed)))
+            if stored:
+                conn.execute(sa.delete(reconciliation).where(
+                    r.partition_date == day, _keyed(r, keyed),
+                    ~sa.exists().where(*_same(reconciliation, stage, keyed))))
+                rows = rows.where(~sa.exists().where(r.partition_date == day,
+                                                     *_same(reconciliation, stage, keyed)))
+            # A first run inserts without the comparison: planned against a table that holds
+            # none of the day's rows yet, PostgreSQL would scan it again per staged row.
+            conn.execute(reconciliation.insert().from_select(list(COLUMNS), rows))
+    finally:
+        stage.drop(conn)
+    mark_reconciled(conn, day, now)
     return stored_counts(conn, day)
+
+
+def _keyed(c: sa.ColumnCollection, keyed: bool) -> sa.ColumnElement[bool]:
+    return c.reference_number.is_not(None) if keyed else c.reference_number.is_(None)
+
+
+def _same(table: sa.Table, other: sa.Table, keyed: bool) -> list[sa.ColumnElement[bool]]:
+    """`table`'s row holds exactly `other`'s values. Plain equality on the key (indexed on both
+    sides), NULL-safe comparison for the rest."""
+    key = "reference_number" if keyed else "row_position"
+    rest = [name for name in _STAGED if name not in (key, "status", "partition_date")]
+    return [table.c.status == other.c.status, table.c[key] == other.c[key],
+            *(table.c[name].is_not_distinct_from(other.c[name]) for name in rest)]
+
+
+def mark_reconciled(conn: sa.Connection, day: date, now: datetime) -> None:
+    days = reconciliation_days
+    if conn.execute(sa.update(days).where(days.c.partition_date == day)
+                    .values(reconciled_at=now)).rowcount == 0:
+        conn.execute(days.insert().values(partition_date=day, reconciled_at=now))
+
+
+def last_reconciled(conn: sa.Connection, day: date) -> datetime | None:
+    """When `day` was last reconciled (None: never)."""
+    return conn.scalar(sa.select(reconciliation_days.c.reconciled_at)
+                       .where(reconciliation_days.c.partition_date == day))
 
 
 def stored_counts(conn: sa.Connection, day: date) -> dict[str, int]:

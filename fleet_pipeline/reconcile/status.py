@@ -15,8 +15,7 @@ import sqlalchemy as sa
 
 from fleet_pipeline.config import Settings
 from fleet_pipeline.ledger import reconcile_tables as rt
-from fleet_pipeline.ledger.reconcile_tables import reconciliation
-from fleet_pipeline.reconcile.classify import live_counts
+from fleet_pipeline.reconcile.classify import last_reconciled, live_counts
 from fleet_pipeline.reconcile.escalate import open_counts
 from fleet_pipeline.reconcile.report import report_path
 
@@ -32,12 +31,9 @@ def day_status(engine: sa.Engine, day: date, *, data_dir: Path | None = None,
     with engine.connect() as conn:
         counts = live_counts(conn, day, now)
         escalations = open_counts(conn, day)
-        reconciled_at = conn.scalar(sa.select(sa.func.max(reconciliation.c.reconciled_at))
-                                    .where(reconciliation.c.partition_date == day))
+        reconciled_at = last_reconciled(conn, day)
     states = {status: counts[status] for status in rt.EXPECTED_STATUSES}
     report = report_path(data_dir, day)
-    if isinstance(reconciled_at, str):  # SQLite hands an aggregate back as text
-        reconciled_at = datetime.fromisoformat(reconciled_at).replace(tzinfo=UTC)
     return {
         "date": day.isoformat(),
         "extracted": sum(states.values()),

@@ -21,9 +21,14 @@ from reconcile_support import (
 
 from fleet_pipeline.defs.reconcile.checks import ledger_rows
 from fleet_pipeline.ledger import repository as ledger
-from fleet_pipeline.ledger.reconcile_tables import callback_applications, escalations
+from fleet_pipeline.ledger.reconcile_tables import (
+    callback_applications,
+    escalations,
+    reconciliation,
+)
 from fleet_pipeline.ledger.tables import job_events, uploads
 from fleet_pipeline.reconcile.callbacks import apply_callbacks
+from fleet_pipeline.reconcile.classify import classes, last_reconciled
 from fleet_pipeline.reconcile.run import reconcile_day
 from fleet_pipeline.reconcile.settings import ReconcileSettings
 from fleet_pipeline.reconcile.status import day_status
@@ -183,3 +188,44 @@ def test_the_ledger_count_of_the_check_includes_repeated_delivery_numbers(engine
     result = reconcile_day(engine, DAY, tmp_path, SETTINGS, now=SENT + timedelta(hours=2))
     with engine.connect() as conn:
         assert ledger_rows(conn, DAY) == result.accounted == 12
+
+
+def _stored(engine) -> dict[tuple, tuple]:
+    r = reconciliation.c
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(reconciliation).where(r.partition_date == DAY)).all()
+    return {(row.reference_number, row.row_position): row for row in rows}
+
+
+def test_a_run_rewrites_only_the_rows_that_changed(engine, tmp_path):
+    build_day(engine)
+    first_at, later_at = SENT + timedelta(hours=2), SENT + timedelta(hours=5)
+    reconcile_day(engine, DAY, tmp_path, SETTINGS, now=first_at)
+    before = _stored(engine)
+    # Later: U2's jobs pass their deadline, the nameless invalid row is gone, A-5 is created.
+    with engine.begin() as conn:
+        ledger.record_validation_rejections(conn, DAY, [
+            {"reference_number": "V1", "record": "delivery", "row_position": 3,
+             "column": "contact_phone", "check": "phone_format", "value": "0***(10)"}],
+            now=first_at)
+    land(engine, "U1", [created(A[5], 6)])
+    reconcile_day(engine, DAY, tmp_path, SETTINGS, now=later_at)
+    after = _stored(engine)
+
+    # What is stored is what classifying the day from scratch gives.
+    with engine.connect() as conn:
+        fresh = conn.execute(sa.union_all(*classes(DAY, later_at))).all()
+    assert sorted(map(str, (tuple(row[1:13]) for row in after.values()))) == sorted(
+        map(str, (tuple(row) for row in fresh)))
+    changed = {key for key, row in after.items()
+               if key not in before or before[key][1:13] != row[1:13]}
+    assert changed == {(A[5], None), (B[0], None), (B[1], None)}
+    assert set(before) - set(after) == {(None, 7)}
+    for key, row in after.items():
+        assert row.reconciled_at == (later_at if key in changed else first_at), key
+        if key not in changed:
+            assert row.id == before[key].id  # kept, not deleted and inserted again
+    with engine.connect() as conn:
+        assert last_reconciled(conn, DAY) == later_at
+    assert day_status(engine, DAY, data_dir=tmp_path, now=later_at)["reconciled_at"] \
+        == later_at.isoformat()

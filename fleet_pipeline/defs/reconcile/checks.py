@@ -20,7 +20,12 @@ from fleet_pipeline.ledger import reconcile_tables as rt
 from fleet_pipeline.ledger import states as st
 from fleet_pipeline.ledger.reconcile_tables import reconciliation as table
 from fleet_pipeline.ledger.tables import job_events, jobs, validation_failures
-from fleet_pipeline.reconcile.classify import expected_total, extracted_rows, stored_counts
+from fleet_pipeline.reconcile.classify import (
+    expected_total,
+    extracted_rows,
+    last_reconciled,
+    stored_counts,
+)
 from fleet_pipeline.reconcile.report import scrub
 
 SAMPLE_ROWS = 10
@@ -107,8 +112,7 @@ def unconfirmed_within_sla(context: dg.AssetCheckExecutionContext, ledger: Ledge
     sla = timedelta(minutes=reconcile_settings.confirmation_sla_minutes)
     r = table.c
     with ledger.engine.connect() as conn:
-        reconciled_at = conn.scalar(sa.select(sa.func.max(r.reconciled_at))
-                                    .where(r.partition_date == day))
+        reconciled_at = last_reconciled(conn, day)
         if reconciled_at is None:
             return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN,
                                        description="the day has not been reconciled")

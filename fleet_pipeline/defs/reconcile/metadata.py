@@ -27,7 +27,8 @@ RECONCILIATION_SCHEMA = dg.TableSchema(columns=[
     dg.TableColumn("planned_at", "timestamp", description="When the job entered the ledger."),
     dg.TableColumn("since", "timestamp", description="When it reached its current state."),
     dg.TableColumn("detail", "string", description="The API's or validation's reason."),
-    dg.TableColumn("reconciled_at", "timestamp", description="When this row was computed."),
+    dg.TableColumn("reconciled_at", "timestamp",
+                   description="When this row last changed (a run keeps unchanged rows)."),
 ])
 
 _LABELS = {
