@@ -33,7 +33,7 @@ CHAIN = ("erp_deliveries", "delivery_jobs", "upload_batches", "job_submissions")
 SEND = "job_submissions"
 RECONCILE = "reconciliation"
 # Retry rounds after the first send: each re-sends what the ledger holds as queued and due.
-RETRY_ROUNDS = 3
+RETRY_ROUNDS = 8
 # A job due later than this is left for the next run and shown as awaiting.
 MAX_RETRY_WAIT_S = 5.0
 # Settings the demo uses unless they are set: production waits minutes or an hour, the demo
