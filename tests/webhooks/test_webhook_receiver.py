@@ -108,6 +108,24 @@ def test_entries_of_references_outside_the_upload_are_flagged_unexpected(client,
     assert events(engine)[0].unexpected_count == 2
 
 
+def test_awkward_text_lands_exactly_as_sent(client, engine, upload):
+    """PostgreSQL lands the rows with COPY in CSV: quotes, commas, new lines, backslashes,
+    a field that reads like COPY's NULL marker, non-ASCII and empty message lists come back as
+    they went in, and NULLs stay NULL."""
+    awkward = {"address_1": ['Say "no", then\nleave', "\\N", "\\", ""],
+               "contact_name": ["Zoë 😀 — ünïcødé", ",,,"], "labels": []}
+    # References outside the upload: landed, flagged unexpected.
+    entries = [rejected('ref,with "quote"', **awkward), created("\\N", 7)]
+    body = body_of(entries)
+    assert client.post(upload.path, content=body, headers=signed_headers(body)).status_code == 200
+    first, second = results(engine)
+    assert (first.reference_number, first.fleet_job_id, first.unexpected) == (
+        'ref,with "quote"', None, True)
+    assert json.loads(first.errors) == awkward
+    assert (second.reference_number, second.fleet_job_id, second.errors, second.unexpected) == (
+        "\\N", 7, None, True)
+
+
 def test_an_empty_array_lands_as_an_event_without_rows(client, engine, upload):
     response = client.post(upload.path, content=b"[]", headers=signed_headers(b"[]"))
     assert response.status_code == 200 and counts(engine) == (1, 0)

@@ -99,7 +99,9 @@ def test_the_receiver_and_another_writer_write_at_once(receiver, engine):
     writer = threading.Thread(target=ledger_writer)
     writer.start()
     try:
-        with httpx.Client() as client:
+        # Waiting for the lock is the point; httpx's default 5 s read time-out is not the
+        # receiver's (its busy time-out is 30 s) and a busy machine can exceed it.
+        with httpx.Client(timeout=60) as client:
             for upload in uploads:
                 body = body_of([created(upload.references[0], 1)])
                 response = client.post(receiver + upload.path, content=body,
