@@ -208,9 +208,9 @@ def _replace_changed(day: date, now: datetime) -> sa.Insert:
 
 def _replace_changed_staged(conn: sa.Connection, day: date, now: datetime) -> None:
     """SQLite (no hash join): the classes go to an indexed temporary stage. Stored rows without
-    an identical staged row are deleted; staged rows still stored unchanged are dropped from
-    the stage, looping over the day's stored rows (the stored side is indexed by day and status
-    only); what is left of the stage is inserted."""
+    an identical staged row are deleted; the staged rows are inserted but for those still
+    stored unchanged, found by looping over the day's stored rows (the stored side is indexed
+    by day and status only) into a set of stage row ids."""
     stage.drop(conn, checkfirst=True)
     stage.create(conn)
     try:
@@ -218,17 +218,18 @@ def _replace_changed_staged(conn: sa.Connection, day: date, now: datetime) -> No
             conn.execute(stage.insert().from_select(list(_STAGED), select))
         conn.execute(_STAGE_INDEX)
         r = reconciliation.c
+        kept = []
         for keyed in (True, False):  # rows with a reference; nameless rows, by position
             conn.execute(sa.delete(reconciliation).where(
                 r.partition_date == day, _keyed(r, keyed),
                 ~sa.exists().where(*_same(reconciliation, stage, keyed))))
-            kept = (sa.select(sa.literal_column(f"{stage.name}.rowid"))
-                    .select_from(reconciliation.join(stage, sa.and_(
-                        *_same(reconciliation, stage, keyed))))
-                    .where(r.partition_date == day, _keyed(r, keyed)))
-            conn.execute(sa.delete(stage).where(sa.literal_column("rowid").in_(kept)))
+            kept.append(sa.select(sa.literal_column(f"{stage.name}.rowid"))
+                        .select_from(reconciliation.join(stage, sa.and_(
+                            *_same(reconciliation, stage, keyed))))
+                        .where(r.partition_date == day, _keyed(r, keyed)))
         conn.execute(reconciliation.insert().from_select(list(COLUMNS), sa.select(
-            *(stage.c[name] for name in _STAGED), sa.literal(now, type_=r.reconciled_at.type))))
+            *(stage.c[name] for name in _STAGED), sa.literal(now, type_=r.reconciled_at.type))
+            .where(sa.literal_column(f"{stage.name}.rowid").not_in(sa.union_all(*kept)))))
     finally:
         stage.drop(conn)
 
