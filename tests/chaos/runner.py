@@ -40,7 +40,7 @@ IN_FLIGHT_TIMEOUT_S = 4.0
 CALLBACK_DEADLINE_S = 4.0
 READ_TIMEOUT_S = 2.0
 RUN_TIMEOUT_S = 300.0
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 _MIGRATING = threading.Lock()
 
 
