@@ -1,9 +1,11 @@
 """How a day's queued jobs are cut into bulk uploads: the one place a batch is cut.
 
 In reference_number order, each upload takes jobs until the next one would pass the job limit
-(1,000) or the file limit (10 MB, header included). A row's size is measured with the client's
-own CSV builder, and a file is the header followed by its rows' bytes, so the cut is exact: the
-file sent is the file measured.
+(1,000) or the file limit (10 MB, header included). A file is the header followed by its rows'
+bytes, so the cut is exact: the file sent is the file measured. The rows of the day are written
+at once, column by column (csv_rows.template_rows), byte for byte what the client's builder
+writes; a body outside that path's shape, and a job no file can carry, go through the builder
+one job at a time as before.
 
 An upload's id is a hash of its day and of its jobs (reference, payload hash, attempts): the
 same jobs cut again give the same id, so re-running a day re-plans the same uploads instead of
@@ -17,6 +19,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from fleet_pipeline.fleet_api import FieldsNotInTemplate, UploadTooLarge, build_upload_csv
 from fleet_pipeline.fleet_api.template import (
     MAX_JOBS_PER_UPLOAD,
@@ -25,6 +31,7 @@ from fleet_pipeline.fleet_api.template import (
 )
 from fleet_pipeline.fleet_api.upload import RowEncoder, parse_payload
 from fleet_pipeline.ledger.repository import QueuedJob
+from fleet_pipeline.uploads.csv_rows import template_rows
 
 # The template's column names need no quoting, so the header is exactly this line.
 HEADER = (",".join(TEMPLATE_V1_COLUMNS) + "\r\n").encode("utf-8")
@@ -106,17 +113,61 @@ def csv_row(payload: dict[str, Any]) -> bytes:
 def cut_uploads(day: date, jobs: list[QueuedJob], limits: UploadLimits | None = None) -> Cut:
     """Cut `jobs` (one day's, queued) into uploads within `limits`, by reference_number."""
     limits = limits or UploadLimits()
+    ordered = sorted(jobs, key=lambda j: j.reference_number)
+    if not ordered:
+        return Cut((), ())
+    rows = template_rows([job.payload for job in ordered],
+                         [job.reference_number for job in ordered])
+    rows, ordered, single_only = _rows_one_by_one(rows, ordered, limits)
+    # Each chunk's rows lie one after the other in its buffer: a file is the header and one
+    # slice of each chunk it spans.
+    chunks = [chunk for chunk in rows.chunks if len(chunk)]
+    buffers = [_row_bytes(chunk) for chunk in chunks]
+    first_row = np.cumsum([0] + [len(chunk) for chunk in chunks])
+    ends = np.cumsum(np.concatenate([[0]] + [np.diff(offsets) for offsets, _ in buffers]))
     uploads: list[Upload] = []
-    single_only: list[SingleOnly] = []
-    batch: list[QueuedJob] = []
-    rows: list[bytes] = []
-    size = len(HEADER)
+    start, budget = 0, limits.max_bytes - len(HEADER)
+    while start < len(ordered):
+        # Every row fits a file alone (the others went one by one), so a file holds at least one.
+        fits = int(np.searchsorted(ends, ends[start] + budget, side="right")) - 1
+        stop = min(start + limits.max_jobs, fits)
+        parts = [HEADER]
+        for c in range(int(np.searchsorted(first_row, start, side="right")) - 1, len(chunks)):
+            if first_row[c] >= stop:
+                break
+            offsets, content = buffers[c]
+            low, high = max(start, first_row[c]) - first_row[c], min(stop, first_row[c + 1]) \
+                - first_row[c]
+            parts.append(content[offsets[low]:offsets[high]])
+        batch = tuple(ordered[start:stop])
+        uploads.append(Upload(upload_id(day, batch), day, batch, b"".join(parts)))
+        start = stop
+    return Cut(tuple(uploads), tuple(single_only))
 
-    def close_batch() -> None:
-        uploads.append(Upload(upload_id(day, batch), day, tuple(batch), HEADER + b"".join(rows)))
 
+def _row_bytes(rows: pa.LargeStringArray) -> tuple[np.ndarray, memoryview]:
+    """The offsets of an array's rows in its data buffer, and the buffer."""
+    _, offsets, data = rows.buffers()
+    offsets = np.frombuffer(offsets, dtype=np.int64)[rows.offset:rows.offset + len(rows) + 1]
+    return offsets, memoryview(data) if data is not None else memoryview(b"")
+
+
+def _rows_one_by_one(rows: pa.ChunkedArray, jobs: list[QueuedJob], limits: UploadLimits
+                     ) -> tuple[pa.ChunkedArray, list[QueuedJob], list[SingleOnly]]:
+    """The rows the columnar writer left (null) or that no file can carry, written as before,
+    job by job in reference order; the jobs that go one by one taken out."""
+    sizes = pc.binary_length(rows).to_numpy(zero_copy_only=False)
+    again = np.flatnonzero(~rows.is_valid().to_numpy(zero_copy_only=False)
+                           | (len(HEADER) + sizes > limits.max_bytes))
+    if not len(again):
+        return rows, jobs, []
+    rows = rows.combine_chunks()
     encode_row = RowEncoder()
-    for job in sorted(jobs, key=lambda j: j.reference_number):
+    written: list[str] = []
+    single_only: list[SingleOnly] = []
+    keep = np.ones(len(jobs), dtype=bool)
+    for index in again.tolist():
+        job = jobs[index]
         payload = parse_payload(job.payload)
         if payload.get("reference_number") != job.reference_number:
             raise ValueError(f"{job.reference_number}: the payload carries another reference")
@@ -124,17 +175,17 @@ def cut_uploads(day: date, jobs: list[QueuedJob], limits: UploadLimits | None = 
             row = encode_row(payload)
         except (FieldsNotInTemplate, UploadTooLarge) as exc:
             single_only.append(SingleOnly(job, str(exc)))
+            keep[index] = False
             continue
         if len(HEADER) + len(row) > limits.max_bytes:
             single_only.append(SingleOnly(job, f"its CSV row alone is over {limits.max_bytes} "
                                                "bytes"))
+            keep[index] = False
             continue
-        if batch and (len(batch) >= limits.max_jobs or size + len(row) > limits.max_bytes):
-            close_batch()
-            batch, rows, size = [], [], len(HEADER)
-        batch.append(job)
-        rows.append(row)
-        size += len(row)
-    if batch:
-        close_batch()
-    return Cut(tuple(uploads), tuple(single_only))
+        written.append(row.decode("utf-8"))
+    mask = np.zeros(len(jobs), dtype=bool)
+    mask[again] = keep[again]
+    rows = pc.replace_with_mask(rows, pa.array(mask), pa.array(written, pa.large_string()))
+    rows = pa.chunked_array([rows.filter(pa.array(keep))])
+    return rows, [job for job, kept in zip(jobs, keep.tolist(), strict=True) if kept], \
+        single_only
