@@ -109,16 +109,19 @@ def test_entries_of_references_outside_the_upload_are_flagged_unexpected(client,
 
 
 def test_awkward_text_lands_exactly_as_sent(client, engine, upload):
-    """PostgreSQL lands the rows with COPY in CSV: quotes, commas, new lines, backslashes,
-    a field that reads like COPY's NULL marker, non-ASCII and empty message lists come back as
-    they went in, and NULLs stay NULL."""
+    """PostgreSQL lands a large callback's rows with COPY in CSV: quotes, commas, new lines,
+    backslashes, a field that reads like COPY's NULL marker, non-ASCII and empty message lists
+    come back as they went in, and NULLs stay NULL."""
     awkward = {"address_1": ['Say "no", then\nleave', "\\N", "\\", ""],
                "contact_name": ["Zoë 😀 — ünïcødé", ",,,"], "labels": []}
-    # References outside the upload: landed, flagged unexpected.
-    entries = [rejected('ref,with "quote"', **awkward), created("\\N", 7)]
+    # References outside the upload: landed, flagged unexpected. Enough entries for COPY.
+    padding = [created(f"PAD-{n}", 100 + n) for n in range(landing._COPY_FROM_ROWS)]
+    entries = [rejected('ref,with "quote"', **awkward), created("\\N", 7), *padding]
     body = body_of(entries)
     assert client.post(upload.path, content=body, headers=signed_headers(body)).status_code == 200
-    first, second = results(engine)
+    first, second, *rest = results(engine)
+    assert [(r.reference_number, r.fleet_job_id, r.errors) for r in rest] == [
+        (e["reference_number"], e["job_id"], None) for e in padding]
     assert (first.reference_number, first.fleet_job_id, first.unexpected) == (
         'ref,with "quote"', None, True)
     assert json.loads(first.errors) == awkward
