@@ -15,6 +15,8 @@ repeated body lands nothing new.
 from __future__ import annotations
 
 import logging
+import threading
+from contextlib import nullcontext
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -118,8 +120,13 @@ def create_app(
         )
         return delivery, entries
 
+    # SQLite has one writer at a time. Threads of this process queue here for it; left to
+    # SQLite's busy handler, a waiting writer sleeps in growing steps (up to 100 ms) and misses
+    # the moment the lock is free: with 4 callbacks at once, a third of the throughput.
+    write_lock = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+
     def land(delivery: Delivery, entries: list[Entry]) -> Landing:
-        with engine.begin() as conn:
+        with write_lock, engine.begin() as conn:
             return land_callback(conn, delivery, entries)
 
     @app.post(CALLBACK_PREFIX + "/{upload_id}/{token}")

@@ -75,6 +75,16 @@ def test_the_digest_ignores_order_and_serialisation_but_not_content():
     assert entries_digest([a]) != entries_digest([a, a])
 
 
+def test_the_digest_is_the_one_stored_with_earlier_events():
+    # Events landed before a change of the code keep their entries_sha256; a later copy of
+    # their entries must still be judged the same.
+    entries = [Entry("CART-2", None, {"job_type_id": ["The selected job_type_id is invalid."],
+                                      "a": ['é",\\']}),
+               Entry("CART-1", 119582, None), Entry("CART-é", 7, None)]
+    assert entries_digest(entries) == \
+        "67e429b3f6312b5b4d7ed54393bc45469ad7de0adeb7a45e203d1eebdafb5cfe"
+
+
 def test_judge_flags_against_the_uploads_earlier_events():
     assert judge([], "x") == (None, False)
     assert judge([(1, "x")], "x") == (1, False)
