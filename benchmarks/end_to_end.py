@@ -6,12 +6,14 @@ on one day of the sample ERP in SQLite, the functions the assets run:
 - extract:   fleet_pipeline.erp.extract.extract_day (Parquet files written)
 - read:      the extraction read back into frames (validation.partition.read_extraction)
 - split:     validation.split.split (types, pandera contracts, failures)
-- payloads:  validation.bodies.payload_bodies (canonical JSON of every valid delivery)
+- payloads:  validation.bodies.bodies_and_rows (canonical JSON of every valid delivery, and its
+             template v1 CSV row)
 - hashes:    validation.bodies.payload_digests
 - write:     valid_jobs.parquet and rejections.parquet (validation.partition.write_outcome)
 - plan:      uploads.planning.plan_day into a fresh SQLite ledger
-- cut + CSV: ledger.jobs_to_send + uploads.planning.prepare_uploads (template v1 CSV of every
-             job, cut into files of at most 1,000 jobs and 10 MB, recorded and written)
+- cut + CSV: ledger.jobs_to_send + uploads.planning.prepare_uploads (the CSV rows validation
+             wrote read back and matched to the queued jobs, cut into files of at most 1,000
+             jobs and 10 MB, recorded and written)
 
 and prints each stage's wall and CPU time and the process's peak RSS after it (so the growth of
 memory is seen stage by stage; the last one is the size's peak). "pipeline" is the sum of every
@@ -81,9 +83,9 @@ def run_pipeline(url: str, work: Path, send_rows: int) -> dict:
     from fleet_pipeline.ledger import repository as ledger
     from fleet_pipeline.ledger.engine import make_engine
     from fleet_pipeline.uploads.batching import cut_uploads
-    from fleet_pipeline.uploads.planning import plan_day, prepare_uploads
+    from fleet_pipeline.uploads.planning import known_rows, plan_day, prepare_uploads
     from fleet_pipeline.uploads.settings import SendSettings
-    from fleet_pipeline.validation.bodies import payload_bodies, payload_digests
+    from fleet_pipeline.validation.bodies import bodies_and_rows, payload_digests
     from fleet_pipeline.validation.partition import read_extraction, write_outcome
     from fleet_pipeline.validation.partition import valid_jobs_table as jobs_table
     from fleet_pipeline.validation.settings import ValidationSettings
@@ -97,13 +99,14 @@ def run_pipeline(url: str, work: Path, send_rows: int) -> dict:
     deliveries, items = stages.run("read", read_extraction, data_dir, DAY)
     result = stages.run("split", split, deliveries, items, NOW, ValidationSettings())
     del deliveries, items
-    bodies = stages.run("payloads", payload_bodies, result.valid_deliveries,
-                        result.valid_items)
+    bodies, rows = stages.run("payloads", bodies_and_rows, result.valid_deliveries,
+                              result.valid_items)
     hashes = stages.run("hashes", payload_digests, bodies)
-    stages.run("write", lambda r, b, h: write_outcome(data_dir, DAY, r, jobs_table(r, b, h)),
-               result, bodies, hashes)
+    stages.run("write", lambda r, b, h, c: write_outcome(data_dir, DAY, r,
+                                                         jobs_table(r, b, h, c)),
+               result, bodies, hashes, rows)
     valid, rejected = len(result.valid_deliveries), len(result.rejected_references)
-    del result, bodies, hashes
+    del result, bodies, hashes, rows
 
     ledger_url = f"sqlite:///{work / 'pipeline.sqlite'}"
     engine = make_engine(ledger_url)
@@ -116,9 +119,10 @@ def run_pipeline(url: str, work: Path, send_rows: int) -> dict:
             return ledger.jobs_to_send(conn, DAY)
 
     jobs = stages.run("queue", queued)
-    # The cut alone (JSON parsed, CSV rows built, files cut), then what prepare_uploads adds:
-    # the uploads recorded in the ledger and the files written.
-    cut = stages.run("cut_csv", cut_uploads, DAY, jobs, settings.limits)
+    # The cut alone (validation's CSV rows read back and matched to the jobs, files cut), then
+    # what prepare_uploads adds: the uploads recorded in the ledger and the files written.
+    cut = stages.run("cut_csv", lambda queued: cut_uploads(DAY, queued, settings.limits,
+                                                           known_rows(data_dir, DAY)), jobs)
     stages.run("cut_ledger", prepare_uploads, engine, data_dir, DAY, jobs, settings.limits)
     figures = {"deliveries": stats.deliveries, "items": stats.items, "valid": valid,
                "rejected": rejected, "uploads": len(cut.uploads),

@@ -110,14 +110,18 @@ def csv_row(payload: dict[str, Any]) -> bytes:
     return build_upload_csv([payload])[len(HEADER):]
 
 
-def cut_uploads(day: date, jobs: list[QueuedJob], limits: UploadLimits | None = None) -> Cut:
-    """Cut `jobs` (one day's, queued) into uploads within `limits`, by reference_number."""
+def cut_uploads(day: date, jobs: list[QueuedJob], limits: UploadLimits | None = None,
+                known: pa.Table | None = None) -> Cut:
+    """Cut `jobs` (one day's, queued) into uploads within `limits`, by reference_number.
+
+    `known`: rows already written for some bodies (`reference_number`, `payload_hash`,
+    `csv_row`: validation writes them beside the bodies); a job whose reference and payload
+    hash are there takes that row, the others have theirs written here."""
     limits = limits or UploadLimits()
     ordered = sorted(jobs, key=lambda j: j.reference_number)
     if not ordered:
         return Cut((), ())
-    rows = template_rows([job.payload for job in ordered],
-                         [job.reference_number for job in ordered])
+    rows = _rows(ordered, known)
     rows, ordered, single_only = _rows_one_by_one(rows, ordered, limits)
     # Each chunk's rows lie one after the other in its buffer: a file is the header and one
     # slice of each chunk it spans.
@@ -143,6 +147,27 @@ def cut_uploads(day: date, jobs: list[QueuedJob], limits: UploadLimits | None = 
         uploads.append(Upload(upload_id(day, batch), day, batch, b"".join(parts)))
         start = stop
     return Cut(tuple(uploads), tuple(single_only))
+
+
+def _rows(jobs: list[QueuedJob], known: pa.Table | None) -> pa.ChunkedArray:
+    """Each job's row: the known one for its reference and payload hash, else written from its
+    body (null where the columnar writer leaves it)."""
+    if known is None or not known.num_rows:
+        return template_rows([job.payload for job in jobs], [job.reference_number for job in jobs])
+    at = pc.index_in(pa.array([job.reference_number for job in jobs], pa.string()),
+                     value_set=known["reference_number"])
+    same = pc.equal(known["payload_hash"].take(at),
+                    pa.array([job.payload_hash for job in jobs], pa.string()))
+    rows = known["csv_row"].take(at).combine_chunks().cast(pa.large_string())
+    rows = pc.if_else(pc.fill_null(same, False), rows, pa.scalar(None, pa.large_string()))
+    missing = np.flatnonzero(~rows.is_valid().to_numpy(zero_copy_only=False))
+    if len(missing):
+        written = template_rows([jobs[i].payload for i in missing.tolist()],
+                                [jobs[i].reference_number for i in missing.tolist()])
+        mask = np.zeros(len(jobs), dtype=bool)
+        mask[missing] = True
+        rows = pc.replace_with_mask(rows, pa.array(mask), written.combine_chunks())
+    return pa.chunked_array([rows])
 
 
 def _row_bytes(rows: pa.LargeStringArray) -> tuple[np.ndarray, memoryview]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
@@ -67,6 +68,15 @@ def plan_day(engine: sa.Engine, data_dir: Path, day: date, *, run_id: str | None
     return DayPlan(day, len(valid), result, withdrawn)
 
 
+def known_rows(data_dir: Path, day: date) -> pa.Table | None:
+    """The CSV rows validation wrote for the day's bodies (`reference_number`, `payload_hash`,
+    `csv_row`); None for a day validated before it wrote them."""
+    path = partition_dir(data_dir, DELIVERY_JOBS, day) / VALID_JOBS_FILE
+    if not path.exists() or "csv_row" not in pq.read_schema(path).names:
+        return None
+    return pq.read_table(path, columns=["reference_number", "payload_hash", "csv_row"])
+
+
 def upload_path(data_dir: Path, day: date, upload_id: str) -> Path:
     return partition_dir(data_dir, ASSET, day) / f"{upload_id}.csv"
 
@@ -79,7 +89,7 @@ def prepare_uploads(engine: sa.Engine, data_dir: Path, day: date, jobs: list[Que
     that was sent (its jobs came back to the queue unchanged, which is rare) moves to the next
     generation, so no upload id ever names two different sends.
     """
-    cut = cut_uploads(day, jobs, limits)
+    cut = cut_uploads(day, jobs, limits, known_rows(data_dir, day))
     with engine.begin() as conn:
         planned = []
         for upload in cut.uploads:

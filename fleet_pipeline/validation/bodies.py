@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fleet_pipeline.validation.csv_cells import row_pieces
 from fleet_pipeline.validation.payloads import (
     JOB_COLUMNS,
     KILOGRAM,
@@ -64,17 +65,26 @@ _ITEM_SOURCE = ("reference_number", "line_number",
 
 def payload_bodies(deliveries: pd.DataFrame, items: pd.DataFrame) -> pa.ChunkedArray:
     """`canonical_json(job_payload(row, its items in line order))` of every row, in row order."""
+    return bodies_and_rows(deliveries, items)[0]
+
+
+def bodies_and_rows(deliveries: pd.DataFrame, items: pd.DataFrame
+                    ) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """Every row's payload body (as `payload_bodies`) and its template v1 CSV row, CRLF included
+    (as the client's builder writes the body's row: see csv_cells), or null where that row is
+    left to the cut to write."""
     if not (_columnar(deliveries, _delivery_source()) and _columnar(items, _ITEM_SOURCE)):
         return _by_dicts(deliveries, items)
     try:
         lines = _Lines(items, deliveries["reference_number"])
-        chunks = [_bodies(deliveries.iloc[start:start + SLICE_ROWS], lines, start)
-                  for start in range(0, len(deliveries), SLICE_ROWS)]
+        built = [_bodies(deliveries.iloc[start:start + SLICE_ROWS], lines, start)
+                 for start in range(0, len(deliveries), SLICE_ROWS)]
     except (pa.ArrowException, UnicodeError, _Unusual):
         # A lone surrogate, a year before 1000, an integer beyond int64: the dict path takes
         # them (or says what is wrong with them).
         return _by_dicts(deliveries, items)
-    return pa.chunked_array(chunks, pa.string())
+    return (pa.chunked_array([body for body, _ in built], pa.string()),
+            pa.chunked_array([row for _, row in built], pa.string()))
 
 
 class _Unusual(Exception):
@@ -101,9 +111,12 @@ def _utf8_bytes(bodies: pa.Array | pa.ChunkedArray):
             yield data[start:end]
 
 
-def _by_dicts(deliveries: pd.DataFrame, items: pd.DataFrame) -> pa.ChunkedArray:
+def _by_dicts(deliveries: pd.DataFrame, items: pd.DataFrame
+              ) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """Bodies through the dict path; their rows are left to the cut."""
     bodies = [canonical_json(p) for p in build_payloads(deliveries, items)]
-    return pa.chunked_array([pa.array(bodies, pa.string())])
+    return (pa.chunked_array([pa.array(bodies, pa.string())]),
+            pa.chunked_array([pa.nulls(len(bodies), pa.string())]))
 
 
 def _delivery_source() -> tuple[str, ...]:
@@ -170,8 +183,8 @@ def _arrow(s: pd.Series) -> pa.Array:
 Piece = tuple["str | pa.Array", "np.ndarray | None"]
 
 
-def _bodies(deliveries: pd.DataFrame, lines: _Lines, start: int) -> pa.Array:
-    """The bodies of one slice of deliveries, the slice starting at row `start`."""
+def _bodies(deliveries: pd.DataFrame, lines: _Lines, start: int) -> tuple[pa.Array, pa.Array]:
+    """The bodies and CSV rows of one slice of deliveries, the slice starting at row `start`."""
     n = len(deliveries)
     column = {name: _arrow(deliveries[name]) for name in _delivery_source()}
     two_stops = _mask(pc.equal(pc.cast(column["job_type_id"], pa.float64()), PICKUP_AND_DROPOFF))
@@ -179,27 +192,46 @@ def _bodies(deliveries: pd.DataFrame, lines: _Lines, start: int) -> pa.Array:
     reference = _text(column["reference_number"])
     if reference.null_count:
         raise _Unusual("a payload without a reference")
-    driver_id = _text(column["delivery_driver_id"])
-    driver_name = _text(column["delivery_driver_name"])
+    # The values of the top-level fields: text as it is, anything else as its JSON text; the
+    # body and the CSV row are both made of them.
+    value = {
+        "delivery_driver_id": _text(column["delivery_driver_id"]),
+        "items": _items(lines, start, n),
+        "job_type_id": _number(column["job_type_id"]),
+        "labels": _labels_json(column["labels"]),
+        "reference_number": reference,
+        "schedule_type_id": _number(column["schedule_type_id"]),
+        "stops": _join(n, [("[", None),
+                           *((part, two_stops if mask is None else mask & two_stops)
+                             for part, mask in _object(n, _stop_fields(column, "pickup"))),
+                           (",", two_stops),
+                           *_object(n, _stop_fields(column, "dropoff")),
+                           ("]", None)]),
+    }
+    driver_missing = ~_valid(value["delivery_driver_id"])
+    value["delivery_driver_name"] = _only(_text(column["delivery_driver_name"]), driver_missing)
+    value["scheduled_delivery_ts"] = _only(_timestamp(column["scheduled_delivery_ts"]), scheduled)
     fields = [
-        _text_field("delivery_driver_id", driver_id),
-        _text_field("delivery_driver_name", driver_name, ~_valid(driver_id)),
-        _items(lines, start, n),
-        _json_field("job_type_id", _always(_number(column["job_type_id"]))),
-        _json_field("labels", _labels_json(column["labels"])),
+        _text_field("delivery_driver_id", value["delivery_driver_id"]),
+        _text_field("delivery_driver_name", value["delivery_driver_name"]),
+        _json_field("items", value["items"]),
+        _json_field("job_type_id", _always(value["job_type_id"])),
+        _json_field("labels", value["labels"]),
         _text_field("reference_number", reference),
-        _json_field("schedule_type_id", _always(_number(column["schedule_type_id"]))),
-        _text_field("scheduled_delivery_ts", _timestamp(column["scheduled_delivery_ts"]),
-                    scheduled),
+        _json_field("schedule_type_id", _always(value["schedule_type_id"])),
+        _text_field("scheduled_delivery_ts", value["scheduled_delivery_ts"]),
+        _json_field("stops", value["stops"]),
     ]
-    pieces = _object(n, fields)[:-1]  # every field but stops, without the closing brace
-    pieces += [(',"stops":[', None),
-               *((value, two_stops if mask is None else mask & two_stops)
-                 for value, mask in _object(n, _stop_fields(column, "pickup"))),
-               (",", two_stops),
-               *_object(n, _stop_fields(column, "dropoff")),
-               ("]}", None)]
-    return _join(n, pieces).cast(pa.string())
+    body = _join(n, _object(n, fields)).cast(pa.string())
+    pieces, left = row_pieces(n, value)
+    return body, _only(_join(n, pieces), ~left).cast(pa.string())
+
+
+def _only(values: pa.Array, where: np.ndarray) -> pa.Array:
+    """`values` on the rows `where`, null elsewhere."""
+    if where.all():
+        return values
+    return pc.if_else(pa.array(where), values, pa.scalar(None, values.type))
 
 
 # A field of an object: its parts (constants, columns, or constants shown on some rows only) and
@@ -285,8 +317,8 @@ def _stop_fields(column: dict[str, pa.Array], prefix: str) -> list[Field]:
     return fields
 
 
-def _items(lines: _Lines, start: int, n: int) -> Field:
-    """The field `items`: the JSON array of each delivery's lines in line order."""
+def _items(lines: _Lines, start: int, n: int) -> pa.Array:
+    """The JSON array of each delivery's lines in line order (null: no lines)."""
     mine, counts = lines.of(start, start + n)
     fields = []
     for key, name in _ITEM_ORDER:
@@ -299,7 +331,8 @@ def _items(lines: _Lines, start: int, n: int) -> Field:
     np.cumsum(counts, out=offsets[1:])
     joined = pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets), line_json),
                             pa.scalar(",", _TEXT))
-    return _field(['"items":[', joined, "]"], counts > 0)
+    some = counts > 0
+    return _only(_join(n, [("[", some), (joined, some), ("]", some)]), some)
 
 
 def _value_field(key: str, name: str, values: pa.Array) -> Field:

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from fleet_pipeline.erp.canonical import JOB_SCHEMA
 from fleet_pipeline.erp.extract import day_files
 from fleet_pipeline.storage import atomic_write, partition_dir
-from fleet_pipeline.validation.bodies import payload_bodies, payload_digests
+from fleet_pipeline.validation.bodies import bodies_and_rows, payload_digests
 from fleet_pipeline.validation.settings import ValidationSettings
 from fleet_pipeline.validation.split import FAILURE_COLUMNS, ValidationResult, split
 
@@ -33,6 +33,7 @@ VALID_JOBS_SCHEMA = pa.schema([
     pa.field("reference_number", pa.string()),
     pa.field("payload", pa.string()),
     pa.field("payload_hash", pa.string()),
+    pa.field("csv_row", pa.string()),
     *(f for f in JOB_SCHEMA if f.name != "reference_number"),
 ])
 REJECTIONS_SCHEMA = pa.schema([
@@ -72,8 +73,9 @@ def validate_partition(data_dir: Path, day: date, now: datetime,
     deliveries, items = read_extraction(data_dir, day)
     result = split(deliveries, items, now, settings)
     del deliveries, items  # the result holds what is kept: a million rows weigh about 1 GB
-    bodies = payload_bodies(result.valid_deliveries, result.valid_items)
-    jobs = valid_jobs_table(result, bodies, payload_digests(bodies))
+    bodies, rows = bodies_and_rows(result.valid_deliveries, result.valid_items)
+    jobs = valid_jobs_table(result, bodies, payload_digests(bodies), rows)
+    del bodies, rows
     valid_jobs_path, rejections_path = write_outcome(data_dir, day, result, jobs)
     return PartitionOutcome(day, result, valid_jobs_path, rejections_path)
 
@@ -104,13 +106,16 @@ def write_outcome(data_dir: Path, day: date, result: ValidationResult,
     return valid_jobs_path, rejections_path
 
 
-def valid_jobs_table(result: ValidationResult, bodies: pa.Array, hashes: pa.Array) -> pa.Table:
-    """The valid_jobs.parquet table: the valid rows' payload_bodies, their payload_digests and
-    their canonical columns."""
+def valid_jobs_table(result: ValidationResult, bodies: pa.Array, hashes: pa.Array,
+                     rows: pa.Array | pa.ChunkedArray | None = None) -> pa.Table:
+    """The valid_jobs.parquet table: the valid rows' payload_bodies, their payload_digests, their
+    CSV rows (bodies_and_rows; none given: every row left to the cut) and their canonical
+    columns."""
     valid = result.valid_deliveries
     canonical = pa.Table.from_pandas(valid[[f.name for f in JOB_SCHEMA]], schema=JOB_SCHEMA,
                                      preserve_index=False)
     return pa.Table.from_arrays(
         [canonical["reference_number"], bodies, hashes,
+         pa.nulls(len(valid), pa.string()) if rows is None else rows,
          *(canonical[f.name] for f in JOB_SCHEMA if f.name != "reference_number")],
         schema=VALID_JOBS_SCHEMA)

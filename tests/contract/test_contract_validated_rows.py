@@ -16,8 +16,10 @@ from fleet_pipeline.erp.extract import extract_day
 from fleet_pipeline.erp.sample.roster import fleet_roster
 from fleet_pipeline.erp.sample.writer import seed
 from fleet_pipeline.erp.source import connect, load_source
-from fleet_pipeline.fleet_api import ValidationFailed, parse_callback
+from fleet_pipeline.fleet_api import ValidationFailed, build_upload_csv, parse_callback
 from fleet_pipeline.simulator import running_simulator
+from fleet_pipeline.uploads.batching import HEADER
+from fleet_pipeline.uploads.planning import known_rows
 from fleet_pipeline.validation.partition import validate_partition
 from fleet_pipeline.validation.settings import ValidationSettings
 
@@ -45,6 +47,15 @@ def validated(erp) -> tuple[list[dict], int]:
     outcome = validate_partition(folder, DAY, NOW, ValidationSettings())
     jobs = pq.read_table(outcome.valid_jobs_path).column("payload").to_pylist()
     return [json.loads(body) for body in jobs], outcome.rejected
+
+
+@pytest.fixture(scope="module")
+def validated_file(erp, validated) -> bytes:
+    """The day's jobs as one template v1 file made of the CSV rows validation wrote."""
+    folder, _ = erp
+    rows = known_rows(folder, DAY)
+    assert rows is not None and rows["csv_row"].null_count == 0
+    return HEADER + "".join(rows["csv_row"].to_pylist()).encode("utf-8")
 
 
 @pytest.fixture
@@ -84,6 +95,22 @@ def test_every_valid_row_is_created_by_a_bulk_upload(validated, start_account, r
     url = receiver.new_url()
     with make_client(simulator) as client:
         client.bulk_upload(payloads, webhook_url=url)
+    (delivery,) = receiver.wait_for(url, 1)
+    entries = parse_callback(delivery.body)
+    assert sorted(e.reference_number for e in entries) == sorted(
+        p["reference_number"] for p in payloads)
+    assert {e.reference_number: e.errors for e in entries if e.errors} == {}
+    assert all(e.job_id for e in entries)
+
+
+def test_the_rows_validation_wrote_are_the_builders_file_and_are_all_created(
+        validated, validated_file, start_account, receiver):
+    payloads, _ = validated
+    assert validated_file == bytes(build_upload_csv(payloads))
+    simulator = start_account()
+    url = receiver.new_url()
+    with make_client(simulator) as client:
+        client.bulk_upload(validated_file, webhook_url=url)
     (delivery,) = receiver.wait_for(url, 1)
     entries = parse_callback(delivery.body)
     assert sorted(e.reference_number for e in entries) == sorted(
