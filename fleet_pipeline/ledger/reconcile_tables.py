@@ -1,16 +1,17 @@
 """The reconciliation's tables: which callbacks the ledger has taken, each day's reconciliation,
 and what waits for a person.
 
-Registered on the ledger's `metadata` (tables.py imports this module), built by revision 0003.
+Registered on the ledger's `metadata` (tables.py imports this module), built by revisions
+0003 to 0006.
 
 `callback_applications`: one row per landed callback event the ledger has taken in (the
 watermark: an event without a row here is still to apply), with what it changed.
 
-`reconciliation`: one row per job of a partition, brought in line on every reconciliation run
-(rows whose values changed are replaced, the others left as they are).
-`status` says what became of the job; the rows of the day's ERP extraction (every status but
-`unexpected`) add up to the rows extracted. Rows that failed our validation have no job, and
-some have no reference number: `row_position` is their row in the day's extraction.
+`reconciliation` (a view over `reconciliation_rows` and `jobs`, see below): one row per job of
+a partition as its last reconciliation run found it. `status` says what became of the job; the
+rows of the day's ERP extraction (every status but `unexpected`) add up to the rows extracted.
+Rows that failed our validation have no job, and some have no reference number:
+`row_position` is their row in the day's extraction.
 
 `escalations`: what needs a person, per partition. A row opens when a reason first appears,
 stays open while the reconciliation still finds it, and is resolved (`resolved_at`) when it is
@@ -38,6 +39,8 @@ STATUSES = (CREATED, CREATED_TWICE, REJECTED_BY_API, REJECTED_BY_VALIDATION,
             AWAITING_CONFIRMATION, OVERDUE, NOT_SENT, UNEXPECTED)
 # Every status but `unexpected` is one row of the day's extraction.
 EXPECTED_STATUSES = STATUSES[:-1]
+# Stored in `reconciliation_rows`; `created` rows come from the jobs (the view below).
+STORED_STATUSES = STATUSES[1:]
 
 # Why a person must look.
 INVALID_DATA = "invalid_data"
@@ -75,8 +78,11 @@ callback_applications = sa.Table(
     sa.Column("missing", sa.Integer, nullable=False),
 )
 
-reconciliation = sa.Table(
-    "reconciliation",
+# The rows of every class but `created`, one per job or extraction row of a partition,
+# brought in line on every reconciliation run (rows whose values changed are replaced, the
+# others left as they are, so `reconciled_at` says when a row last changed).
+reconciliation_rows = sa.Table(
+    "reconciliation_rows",
     metadata,
     sa.Column("id", _BigId, primary_key=True, autoincrement=True),
     sa.Column("partition_date", sa.Date, nullable=False),
@@ -92,11 +98,26 @@ reconciliation = sa.Table(
     sa.Column("since", UtcDateTime, nullable=True),
     sa.Column("detail", sa.Text, nullable=True),
     sa.Column("reconciled_at", UtcDateTime, nullable=False),
-    _one_of("status", STATUSES, "status"),
-    # The counts per status and the rows of a status, per day. Kept narrow: every one of a
-    # day's million rows adds an entry (the day's rows are compared by a hash join on
-    # PostgreSQL and through the stage's index on SQLite, not through this one).
+    _one_of("status", STORED_STATUSES, "status"),
     sa.Index(None, "partition_date", "status"),
+    # The view's test "is this created job stored with another class?".
+    sa.Index(None, "partition_date", "reference_number"),
+)
+
+# The view `reconciliation` (revision 0006): one row per job of a reconciled partition, the
+# stored rows and, for every job that was `created` when the partition was last reconciled and
+# has no stored row, a row made from the job itself. A created job stays created (the state
+# machine has no way out of it but a duplicate, which is stored as `created_twice`), so its
+# row never changes and need not be written: a day of a million jobs writes tens of thousands
+# of rows, not a million. Such a row's `since` and `reconciled_at` are when the job was
+# created. Declared on a metadata of its own: it is no table to create or compare.
+VIEW_COLUMNS = ("partition_date", "reference_number", "row_position", "status", "ledger_state",
+                "rejection_class", "fleet_job_id", "upload_id", "attempts", "planned_at",
+                "since", "detail", "reconciled_at")
+reconciliation = sa.Table(
+    "reconciliation",
+    sa.MetaData(),
+    *(sa.Column(name, reconciliation_rows.c[name].type) for name in VIEW_COLUMNS),
 )
 
 # When each day was last reconciled: unchanged reconciliation rows are not rewritten, so their

@@ -15,7 +15,8 @@
 
 Jobs `withdrawn` (the ERP no longer lists them for the day) are not part of the day's
 extraction and have no row. `classes` is the SELECT; `write_classes` brings the day's rows of
-the `reconciliation` table in line with it; `status` (and `fleet-pipeline status`) counts it live.
+`reconciliation_rows` (every class but `created`) in line with it, and the `reconciliation`
+view adds the day's created jobs; `status` (and `fleet-pipeline status`) counts it live.
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ import sqlalchemy as sa
 from fleet_pipeline.ledger import reconcile_tables as rt
 from fleet_pipeline.ledger import states as st
 from fleet_pipeline.ledger.callback_tables import callback_results
-from fleet_pipeline.ledger.reconcile_tables import reconciliation, reconciliation_days
+from fleet_pipeline.ledger.reconcile_tables import (
+    reconciliation,
+    reconciliation_days,
+    reconciliation_rows,
+)
 from fleet_pipeline.ledger.tables import job_events, jobs, uploads, validation_failures
 from fleet_pipeline.storage import partition_dir
 
@@ -44,7 +49,7 @@ _stage_metadata = sa.MetaData()
 stage = sa.Table(
     "reconcile_class_stage",
     _stage_metadata,
-    *(sa.Column(name, reconciliation.c[name].type) for name in _STAGED),
+    *(sa.Column(name, reconciliation_rows.c[name].type) for name in _STAGED),
     prefixes=["TEMPORARY"],
 )
 # SQLite only (see _replace_changed_staged); built once the stage is filled.
@@ -54,17 +59,21 @@ _STAGE_INDEX = sa.text(f"CREATE INDEX ix_{stage.name}_key ON {stage.name} "
 EXTRACTION = ("erp_deliveries", "deliveries.parquet")
 
 
-def job_status(now: datetime) -> sa.ColumnElement[str]:
-    """The class of a job row of `jobs` (see the module's table)."""
+def _duplicate() -> sa.ColumnElement[bool]:
+    """The job's reference was seen created twice in Fleet."""
     # One pass over the audit trail's duplicates, not a look-up per job.
     # Rendered inline: SQLite uses the partial index ix_job_events_duplicate_found only for a
     # literal it can match against the index's WHERE, never for a bound parameter.
-    duplicate = jobs.c.reference_number.in_(
+    return jobs.c.reference_number.in_(
         sa.select(job_events.c.reference_number)
         .where(job_events.c.event == sa.literal(st.DUPLICATE_FOUND, literal_execute=True)))
+
+
+def job_status(now: datetime) -> sa.ColumnElement[str]:
+    """The class of a job row of `jobs` (see the module's table)."""
     state = jobs.c.state
     return sa.case(
-        ((state == st.CREATED) & duplicate, rt.CREATED_TWICE),
+        ((state == st.CREATED) & _duplicate(), rt.CREATED_TWICE),
         (state == st.CREATED, rt.CREATED),
         (state == st.REJECTED_INVALID, rt.REJECTED_BY_VALIDATION),
         (state == st.REJECTED, rt.REJECTED_BY_API),
@@ -76,9 +85,10 @@ def job_status(now: datetime) -> sa.ColumnElement[str]:
     )
 
 
-def classes(day: date, now: datetime) -> list[sa.Select]:
+def classes(day: date, now: datetime, *, stored: bool = False) -> list[sa.Select]:
     """SELECTs of the day's rows, in COLUMNS order without `reconciled_at`: jobs, nameless
-    invalid rows, further rows of a repeated delivery number, unexpected."""
+    invalid rows, further rows of a repeated delivery number, unexpected. `stored`: only the
+    rows `reconciliation_rows` stores (every class but `created`)."""
     null_text, null_int = sa.null().cast(sa.String), sa.null().cast(sa.Integer)
     null_time = sa.null().cast(reconciliation.c.since.type)
     of_jobs = (
@@ -88,6 +98,8 @@ def classes(day: date, now: datetime) -> list[sa.Select]:
                   jobs.c.last_error)
         .where(jobs.c.partition_date == day, jobs.c.state != st.WITHDRAWN)
     )
+    if stored:
+        of_jobs = of_jobs.where(sa.or_(jobs.c.state != st.CREATED, _duplicate()))
     vf = validation_failures
     why = sa.func.coalesce(vf.c.column_name + sa.literal(": "), "") + vf.c.check_name
     nameless = (
@@ -133,24 +145,29 @@ def classes(day: date, now: datetime) -> list[sa.Select]:
 
 def write_classes(conn: sa.Connection, day: date, now: datetime) -> dict[str, int]:
     """Bring the day's reconciliation rows in line with the ledger; returns the count per class
-    (all listed). Only the rows whose values changed are deleted and inserted again, so a run
-    that finds nothing new writes (almost) nothing. The rows kept keep their `reconciled_at`
-    (when they last changed); `reconciliation_days` records the run."""
-    r = reconciliation.c
-    stored = conn.scalar(sa.select(sa.literal(1)).where(r.partition_date == day).limit(1))
-    postgres = conn.dialect.name == "postgresql"
+    (all listed). Only the stored rows (every class but `created`) whose values changed are
+    deleted and inserted again, so a run that finds nothing new writes (almost) nothing. The
+    rows kept keep their `reconciled_at` (when they last changed); `reconciliation_days`
+    records the run, which is what makes the day's created jobs rows of the view."""
     with _planned_for_a_day(conn):
-        if not stored:
-            # Nothing to compare with: the classes go straight in, without a stage.
-            rows = sa.union_all(*(select.add_columns(sa.literal(now, type_=r.reconciled_at.type))
-                                  for select in classes(day, now)))
-            conn.execute(reconciliation.insert().from_select(list(COLUMNS), rows))
-        elif postgres:
-            conn.execute(_replace_changed(day, now))
+        if conn.dialect.name == "postgresql":
+            counts = dict(conn.execute(_replace_changed(day, now)).all())
         else:
-            _replace_changed_staged(conn, day, now)
+            r = reconciliation_rows.c
+            stored = conn.scalar(sa.select(sa.literal(1)).where(r.partition_date == day).limit(1))
+            if stored:
+                _replace_changed_staged(conn, day, now)
+            else:
+                # Nothing to compare with: the classes go straight in, without a stage.
+                rows = sa.union_all(*(
+                    select.add_columns(sa.literal(now, type_=r.reconciled_at.type))
+                    for select in classes(day, now, stored=True)))
+                conn.execute(reconciliation_rows.insert().from_select(list(COLUMNS), rows))
+            counts = None
     mark_reconciled(conn, day, now)
-    return stored_counts(conn, day)
+    if counts is None:
+        return stored_counts(conn, day)
+    return dict.fromkeys(rt.STATUSES, 0) | counts
 
 
 # Measured on a day of 1M jobs (docs/benchmarks.md): JIT compiling the classes' CASE costs
@@ -175,35 +192,41 @@ def _planned_for_a_day(conn: sa.Connection) -> Iterator[None]:
         conn.execute(sa.select(sa.func.set_config(name, value, True)))
 
 
-def _replace_changed(day: date, now: datetime) -> sa.Insert:
-    """PostgreSQL: one statement. The day's classes and its stored rows meet in one hash full
-    join on the row's key; a row on one side only, or whose values differ, is in `diff`:
-    its stored row (if any) is deleted, its new row (if any) inserted. Both parts read the
-    statement's snapshot, so the insert does not see the delete."""
-    fresh = sa.union_all(*classes(day, now)).subquery("fresh")
-    f = dict(zip(_STAGED, fresh.c, strict=True))
-    r = reconciliation.c
+def _replace_changed(day: date, now: datetime) -> sa.Select:
+    """PostgreSQL: one statement, returning the count per class. The day's classes are
+    computed once (`fresh`, read twice, so materialized); those but `created` and the day's
+    stored rows meet in one hash full join on the row's key; a row on one side only, or whose
+    values differ, is in `diff`: its stored row (if any) is deleted, its new row (if any)
+    inserted. Every part reads the statement's snapshot, so the insert does not see the
+    delete, and the counts are those of the rows written."""
+    union = sa.union_all(*classes(day, now)).subquery("classes")
+    fresh = sa.select(*(column.label(name) for name, column in zip(_STAGED, union.c,
+                                                                   strict=True))).cte("fresh")
+    f = sa.select(fresh).where(fresh.c.status != rt.CREATED).subquery("fresh_stored").c
+    r = reconciliation_rows.c
     old = sa.select(r.id, *(r[name] for name in _STAGED)).where(r.partition_date == day) \
         .subquery("stored")
     key = sa.and_(
-        old.c.status == f["status"],
-        sa.func.coalesce(old.c.reference_number, "") == sa.func.coalesce(f["reference_number"], ""),
-        sa.func.coalesce(old.c.row_position, -1) == sa.func.coalesce(f["row_position"], -1))
+        old.c.status == f.status,
+        sa.func.coalesce(old.c.reference_number, "") == sa.func.coalesce(f.reference_number, ""),
+        sa.func.coalesce(old.c.row_position, -1) == sa.func.coalesce(f.row_position, -1))
     rest = [name for name in _STAGED
             if name not in ("partition_date", "status", "reference_number", "row_position")]
     diff = (
-        sa.select(*(f[name].label(name) for name in _STAGED), old.c.id.label("old_id"))
-        .select_from(fresh.join(old, key, full=True))
-        .where(sa.or_(old.c.id.is_(None), f["status"].is_(None),
+        sa.select(*(f[name] for name in _STAGED), old.c.id.label("old_id"))
+        .select_from(f.status.table.join(old, key, full=True))
+        .where(sa.or_(old.c.id.is_(None), f.status.is_(None),
                       *(old.c[name].is_distinct_from(f[name]) for name in rest)))
         .cte("diff")
     )
-    gone = sa.delete(reconciliation).where(
+    gone = sa.delete(reconciliation_rows).where(
         r.id.in_(sa.select(diff.c.old_id).where(diff.c.old_id.is_not(None)))).cte("gone")
     new = (sa.select(*(diff.c[name] for name in _STAGED),
                      sa.literal(now, type_=r.reconciled_at.type))
            .where(diff.c.status.is_not(None)))
-    return reconciliation.insert().from_select(list(COLUMNS), new).add_cte(gone)
+    written = reconciliation_rows.insert().from_select(list(COLUMNS), new).cte("written")
+    return (sa.select(fresh.c.status, sa.func.count()).group_by(fresh.c.status)
+            .add_cte(gone).add_cte(written))
 
 
 def _replace_changed_staged(conn: sa.Connection, day: date, now: datetime) -> None:
@@ -214,20 +237,20 @@ def _replace_changed_staged(conn: sa.Connection, day: date, now: datetime) -> No
     stage.drop(conn, checkfirst=True)
     stage.create(conn)
     try:
-        for select in classes(day, now):
+        for select in classes(day, now, stored=True):
             conn.execute(stage.insert().from_select(list(_STAGED), select))
         conn.execute(_STAGE_INDEX)
-        r = reconciliation.c
+        r = reconciliation_rows.c
         kept = []
         for keyed in (True, False):  # rows with a reference; nameless rows, by position
-            conn.execute(sa.delete(reconciliation).where(
+            conn.execute(sa.delete(reconciliation_rows).where(
                 r.partition_date == day, _keyed(r, keyed),
-                ~sa.exists().where(*_same(reconciliation, stage, keyed))))
+                ~sa.exists().where(*_same(reconciliation_rows, stage, keyed))))
             kept.append(sa.select(sa.literal_column(f"{stage.name}.rowid"))
-                        .select_from(reconciliation.join(stage, sa.and_(
-                            *_same(reconciliation, stage, keyed))))
+                        .select_from(reconciliation_rows.join(stage, sa.and_(
+                            *_same(reconciliation_rows, stage, keyed))))
                         .where(r.partition_date == day, _keyed(r, keyed)))
-        conn.execute(reconciliation.insert().from_select(list(COLUMNS), sa.select(
+        conn.execute(reconciliation_rows.insert().from_select(list(COLUMNS), sa.select(
             *(stage.c[name] for name in _STAGED), sa.literal(now, type_=r.reconciled_at.type))
             .where(sa.literal_column(f"{stage.name}.rowid").not_in(sa.union_all(*kept)))))
     finally:
@@ -261,6 +284,7 @@ def last_reconciled(conn: sa.Connection, day: date) -> datetime | None:
 
 
 def stored_counts(conn: sa.Connection, day: date) -> dict[str, int]:
+    """The count per class of the day as last reconciled (the `reconciliation` view)."""
     counts = dict.fromkeys(rt.STATUSES, 0)
     query = (sa.select(reconciliation.c.status, sa.func.count())
              .where(reconciliation.c.partition_date == day)

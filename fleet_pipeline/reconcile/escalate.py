@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from fleet_pipeline.ledger import reconcile_tables as rt
 from fleet_pipeline.ledger import states as st
-from fleet_pipeline.ledger.reconcile_tables import escalations, reconciliation
+from fleet_pipeline.ledger.reconcile_tables import escalations, reconciliation_rows
 from fleet_pipeline.ledger.tables import REFERENCE_LENGTH
 
 _stage_metadata = sa.MetaData()
@@ -73,7 +73,7 @@ class EscalationSync:
 
 def escalation_reason(now: datetime, sla: timedelta) -> sa.ColumnElement:
     """The reason a reconciliation row needs a person, or NULL."""
-    r = reconciliation.c
+    r = reconciliation_rows.c
     late = r.since < now - sla
     return sa.case(
         (r.status == rt.REJECTED_BY_VALIDATION, rt.INVALID_DATA),
@@ -92,7 +92,7 @@ def sync_escalations(conn: sa.Connection, day: date, now: datetime, sla: timedel
                      ) -> EscalationSync:
     """Bring the day's escalations in line with its reconciliation rows (written just before)."""
     reason = escalation_reason(now, sla)
-    r, e = reconciliation.c, escalations.c
+    r, e = reconciliation_rows.c, escalations.c
     for table in (stage, known):
         table.drop(conn, checkfirst=True)
         table.create(conn)

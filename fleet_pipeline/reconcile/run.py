@@ -14,7 +14,7 @@ import httpx
 import sqlalchemy as sa
 
 from fleet_pipeline.ledger import reconcile_tables as rt
-from fleet_pipeline.ledger.reconcile_tables import escalations, reconciliation
+from fleet_pipeline.ledger.reconcile_tables import escalations, reconciliation_rows
 from fleet_pipeline.reconcile.callbacks import CallbacksApplied, apply_callbacks
 from fleet_pipeline.reconcile.classify import expected_total, extracted_rows, write_classes
 from fleet_pipeline.reconcile.escalate import EscalationSync, sync_escalations
@@ -110,7 +110,7 @@ def reconcile_day(
 def samples(conn: sa.Connection, day: date, per_status: int = SAMPLES_PER_STATUS
             ) -> list[dict[str, Any]]:
     """A few rows of every class but `created`, their free text scrubbed (metadata preview)."""
-    r = reconciliation.c
+    r = reconciliation_rows.c  # every class but `created`, which is not sampled
     rows: list[dict[str, Any]] = []
     for status in rt.STATUSES:
         if status == rt.CREATED:

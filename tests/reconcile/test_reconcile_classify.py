@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import httpx
 import sqlalchemy as sa
+from alembic import command
 from reconcile_support import (
     DAY,
     SENT,
@@ -20,15 +21,17 @@ from reconcile_support import (
 )
 
 from fleet_pipeline.defs.reconcile.checks import ledger_rows
+from fleet_pipeline.ledger import migrate
 from fleet_pipeline.ledger import repository as ledger
 from fleet_pipeline.ledger.reconcile_tables import (
     callback_applications,
     escalations,
     reconciliation,
+    reconciliation_rows,
 )
 from fleet_pipeline.ledger.tables import job_events, uploads
 from fleet_pipeline.reconcile.callbacks import apply_callbacks
-from fleet_pipeline.reconcile.classify import classes, last_reconciled
+from fleet_pipeline.reconcile.classify import classes, last_reconciled, stored_counts
 from fleet_pipeline.reconcile.run import reconcile_day
 from fleet_pipeline.reconcile.settings import ReconcileSettings
 from fleet_pipeline.reconcile.status import day_status
@@ -191,17 +194,27 @@ def test_the_ledger_count_of_the_check_includes_repeated_delivery_numbers(engine
 
 
 def _stored(engine) -> dict[tuple, tuple]:
+    """The day's rows of the `reconciliation` view."""
     r = reconciliation.c
     with engine.connect() as conn:
         rows = conn.execute(sa.select(reconciliation).where(r.partition_date == DAY)).all()
     return {(row.reference_number, row.row_position): row for row in rows}
 
 
+def _row_ids(engine) -> dict[tuple, int]:
+    """The ids of the day's stored rows (every class but `created`)."""
+    r = reconciliation_rows.c
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(r.reference_number, r.row_position, r.id)
+                            .where(r.partition_date == DAY)).all()
+    return {(row.reference_number, row.row_position): row.id for row in rows}
+
+
 def test_a_run_rewrites_only_the_rows_that_changed(engine, tmp_path):
     build_day(engine)
     first_at, later_at = SENT + timedelta(hours=2), SENT + timedelta(hours=5)
     reconcile_day(engine, DAY, tmp_path, SETTINGS, now=first_at)
-    before = _stored(engine)
+    before, ids_before = _stored(engine), _row_ids(engine)
     # Later: U2's jobs pass their deadline, the nameless invalid row is gone, A-5 is created.
     with engine.begin() as conn:
         ledger.record_validation_rejections(conn, DAY, [
@@ -210,22 +223,72 @@ def test_a_run_rewrites_only_the_rows_that_changed(engine, tmp_path):
             now=first_at)
     land(engine, "U1", [created(A[5], 6)])
     reconcile_day(engine, DAY, tmp_path, SETTINGS, now=later_at)
-    after = _stored(engine)
+    after, ids_after = _stored(engine), _row_ids(engine)
 
     # What is stored is what classifying the day from scratch gives.
     with engine.connect() as conn:
         fresh = conn.execute(sa.union_all(*classes(DAY, later_at))).all()
-    assert sorted(map(str, (tuple(row[1:13]) for row in after.values()))) == sorted(
+    assert sorted(map(str, (tuple(row[:12]) for row in after.values()))) == sorted(
         map(str, (tuple(row) for row in fresh)))
     changed = {key for key, row in after.items()
-               if key not in before or before[key][1:13] != row[1:13]}
+               if key not in before or before[key][:12] != row[:12]}
     assert changed == {(A[5], None), (B[0], None), (B[1], None)}
     assert set(before) - set(after) == {(None, 7)}
     for key, row in after.items():
         assert row.reconciled_at == (later_at if key in changed else first_at), key
-        if key not in changed:
-            assert row.id == before[key].id  # kept, not deleted and inserted again
+        if key not in changed and row.status != "created":
+            assert ids_after[key] == ids_before[key]  # kept, not deleted and inserted again
+    # Created jobs have no stored row: the view makes theirs from the job.
+    assert {key for key, row in after.items() if row.status == "created"} \
+        == {(A[0], None), (A[1], None), (A[5], None)}
+    assert not set(ids_after) & {(A[0], None), (A[1], None), (A[5], None)}
     with engine.connect() as conn:
         assert last_reconciled(conn, DAY) == later_at
     assert day_status(engine, DAY, data_dir=tmp_path, now=later_at)["reconciled_at"] \
         == later_at.isoformat()
+
+
+def test_the_view_shows_the_day_as_last_reconciled(engine, tmp_path):
+    """A job created after the run keeps the class the run found until the next run, once;
+    a duplicate found after the run shows only then; the counts are the view's."""
+    build_day(engine)
+    first_at = SENT + timedelta(hours=2)
+    result = reconcile_day(engine, DAY, tmp_path, SETTINGS, now=first_at)
+    before = _stored(engine)
+    assert before[(A[5], None)].status == "overdue"
+    land(engine, "U1", [created(A[5], 6), created(A[0], 55)])
+    apply_callbacks(engine, DAY, now=first_at + timedelta(minutes=5))
+    assert _stored(engine) == before
+    with engine.connect() as conn:
+        assert stored_counts(conn, DAY) == result.counts
+    later = reconcile_day(engine, DAY, tmp_path, SETTINGS, now=first_at + timedelta(minutes=10))
+    after = _stored(engine)
+    assert after[(A[5], None)].status == "created" and after[(A[0], None)].status \
+        == "created_twice"
+    assert len(after) == len(before) and later.counts["created"] == 2
+    with engine.connect() as conn:
+        assert stored_counts(conn, DAY) == later.counts
+        fresh = conn.execute(sa.union_all(*classes(DAY, first_at + timedelta(minutes=10)))).all()
+    assert sorted(map(str, (tuple(row[:12]) for row in after.values()))) == sorted(
+        map(str, (tuple(row) for row in fresh)))
+
+
+def test_revision_0006_keeps_every_row_down_and_up(engine, tmp_path):
+    """Down to 0005 the view's rows become the table's again (created ones included); back up,
+    the created rows leave the table and the view shows the same day."""
+    build_day(engine)
+    reconcile_day(engine, DAY, tmp_path, SETTINGS, now=SENT + timedelta(hours=2))
+    rows = _stored(engine)
+    with engine.connect() as conn:
+        conn.commit()
+        command.downgrade(migrate.alembic_config(conn), "0005")
+        conn.commit()
+        # At 0005 `reconciliation` is a table of the view's columns (and an id).
+        table = {(row.reference_number, row.row_position): row
+                 for row in conn.execute(sa.select(reconciliation))}
+    assert table == rows
+    assert migrate.upgrade(engine) == ("0005", migrate.head())
+    assert _stored(engine) == rows
+    assert sum(row.status == "created" for row in rows.values()) == 2
+    assert not {key for key, row in rows.items() if row.status == "created"} & set(
+        _row_ids(engine))

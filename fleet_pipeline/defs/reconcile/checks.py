@@ -1,6 +1,6 @@
 """Checks of a reconciled day, declared beside the `reconciliation` asset (one per partition).
 
-They read the `reconciliation` table as the asset left it, against independent counts, so a
+They read the `reconciliation` view as the asset left it, against independent counts, so a
 class lost or counted twice by the classification fails them.
 """
 
@@ -18,7 +18,7 @@ from fleet_pipeline.defs.reconcile.assets import reconciliation
 from fleet_pipeline.defs.reconcile.resources import ReconciliationResource
 from fleet_pipeline.ledger import reconcile_tables as rt
 from fleet_pipeline.ledger import states as st
-from fleet_pipeline.ledger.reconcile_tables import reconciliation as table
+from fleet_pipeline.ledger.reconcile_tables import reconciliation_rows as table
 from fleet_pipeline.ledger.tables import job_events, jobs, validation_failures
 from fleet_pipeline.reconcile.classify import (
     expected_total,
