@@ -22,6 +22,7 @@ from fleet_pipeline.storage import atomic_write
 REPORT_COLUMNS = ("partition_date", "reason", "reference_number", "row_position", "since",
                   "opened_at", "detail")
 MAX_DETAIL_CHARS = 500
+_SCRUBBED_KEPT = 10_000
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Phone numbers and other long digit runs (job ids and positions are shorter).
@@ -55,6 +56,9 @@ def open_escalations(day: date) -> sa.Select:
 def write_report(conn: sa.Connection, data_dir: Path, day: date) -> tuple[Path, int]:
     """Write the day's report; returns its path and how many rows it lists."""
     rows = 0
+    # A day's escalations repeat a handful of texts (one API message, one validation check
+    # for thousands of rows): each is scrubbed once.
+    scrubbed: dict[str | None, str | None] = {}
 
     def write(tmp: Path) -> None:
         nonlocal rows
@@ -67,8 +71,16 @@ def write_report(conn: sa.Connection, data_dir: Path, day: date) -> tuple[Path, 
                     row.partition_date.isoformat(), row.reason, row.reference_number or "",
                     "" if row.row_position is None else row.row_position,
                     row.since.isoformat() if row.since else "", row.opened_at.isoformat(),
-                    scrub(row.detail) or ""])
+                    _scrubbed(scrubbed, row.detail) or ""])
                 rows += 1
 
     path = atomic_write(report_path(data_dir, day), write)
     return path, rows
+
+
+def _scrubbed(seen: dict[str | None, str | None], text: str | None) -> str | None:
+    if text not in seen:
+        if len(seen) >= _SCRUBBED_KEPT:  # texts that do not repeat: keep memory bounded
+            seen.clear()
+        seen[text] = scrub(text)
+    return seen[text]
