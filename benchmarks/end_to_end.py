@@ -6,10 +6,9 @@ on one day of the sample ERP in SQLite, the functions the assets run:
 - extract:   fleet_pipeline.erp.extract.extract_day (Parquet files written)
 - read:      the extraction read back into frames (validation.partition.read_extraction)
 - split:     validation.split.split (types, pandera contracts, failures)
-- payloads:  validation.bodies.bodies_and_rows (canonical JSON of every valid delivery, and its
-             template v1 CSV row)
-- hashes:    validation.bodies.payload_digests
-- write:     valid_jobs.parquet and rejections.parquet (validation.partition.write_outcome)
+- jobs:      valid_jobs.parquet and rejections.parquet written (validation.partition
+             .write_outcome of valid_jobs_slices: slice by slice, the canonical JSON of every
+             valid delivery, its sha256 and its template v1 CSV row, each slice written away)
 - plan:      uploads.planning.plan_day into a fresh SQLite ledger
 - cut + CSV: ledger.jobs_to_send + uploads.planning.prepare_uploads (the CSV rows validation
              wrote read back and matched to the queued jobs, cut into files of at most 1,000
@@ -85,9 +84,11 @@ def run_pipeline(url: str, work: Path, send_rows: int) -> dict:
     from fleet_pipeline.uploads.batching import cut_uploads
     from fleet_pipeline.uploads.planning import known_rows, plan_day, prepare_uploads
     from fleet_pipeline.uploads.settings import SendSettings
-    from fleet_pipeline.validation.bodies import bodies_and_rows, payload_digests
-    from fleet_pipeline.validation.partition import read_extraction, write_outcome
-    from fleet_pipeline.validation.partition import valid_jobs_table as jobs_table
+    from fleet_pipeline.validation.partition import (
+        read_extraction,
+        valid_jobs_slices,
+        write_outcome,
+    )
     from fleet_pipeline.validation.settings import ValidationSettings
     from fleet_pipeline.validation.split import split
 
@@ -99,14 +100,9 @@ def run_pipeline(url: str, work: Path, send_rows: int) -> dict:
     deliveries, items = stages.run("read", read_extraction, data_dir, DAY)
     result = stages.run("split", split, deliveries, items, NOW, ValidationSettings())
     del deliveries, items
-    bodies, rows = stages.run("payloads", bodies_and_rows, result.valid_deliveries,
-                              result.valid_items)
-    hashes = stages.run("hashes", payload_digests, bodies)
-    stages.run("write", lambda r, b, h, c: write_outcome(data_dir, DAY, r,
-                                                         jobs_table(r, b, h, c)),
-               result, bodies, hashes, rows)
+    stages.run("jobs", lambda r: write_outcome(data_dir, DAY, r, valid_jobs_slices(r)), result)
     valid, rejected = len(result.valid_deliveries), len(result.rejected_references)
-    del result, bodies, hashes, rows
+    del result
 
     ledger_url = f"sqlite:///{work / 'pipeline.sqlite'}"
     engine = make_engine(ledger_url)

@@ -13,9 +13,10 @@ a number column) take the dict path, `build_payloads` + `canonical_json`, which 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -73,18 +74,31 @@ def bodies_and_rows(deliveries: pd.DataFrame, items: pd.DataFrame
     """Every row's payload body (as `payload_bodies`) and its template v1 CSV row, CRLF included
     (as the client's builder writes the body's row: see csv_cells), or null where that row is
     left to the cut to write."""
-    if not (_columnar(deliveries, _delivery_source()) and _columnar(items, _ITEM_SOURCE)):
-        return _by_dicts(deliveries, items)
-    try:
-        lines = _Lines(items, deliveries["reference_number"])
-        built = [_bodies(deliveries.iloc[start:start + SLICE_ROWS], lines, start)
-                 for start in range(0, len(deliveries), SLICE_ROWS)]
-    except (pa.ArrowException, UnicodeError, _Unusual):
-        # A lone surrogate, a year before 1000, an integer beyond int64: the dict path takes
-        # them (or says what is wrong with them).
-        return _by_dicts(deliveries, items)
+    built = list(sliced_bodies_and_rows(deliveries, items))
     return (pa.chunked_array([body for body, _ in built], pa.string()),
             pa.chunked_array([row for _, row in built], pa.string()))
+
+
+def sliced_bodies_and_rows(deliveries: pd.DataFrame, items: pd.DataFrame
+                           ) -> Iterator[tuple[pa.Array, pa.Array]]:
+    """`bodies_and_rows` slice after slice of SLICE_ROWS rows, in row order: a caller writing
+    each slice away never holds the day's bodies."""
+    columnar = _columnar(deliveries, _delivery_source()) and _columnar(items, _ITEM_SOURCE)
+    lines = None
+    # A lone surrogate, a year before 1000, an integer beyond int64: the dict path takes the
+    # slice (or says what is wrong with it).
+    unusual = contextlib.suppress(pa.ArrowException, UnicodeError, _Unusual)
+    if columnar:
+        with unusual:
+            lines = _Lines(items, deliveries["reference_number"])
+    for start in range(0, len(deliveries), SLICE_ROWS):
+        part = deliveries.iloc[start:start + SLICE_ROWS]
+        built = None
+        if lines is not None:
+            with unusual:
+                built = _bodies(part, lines, start)
+        yield built or _by_dicts(part, items[items["reference_number"].isin(
+            part["reference_number"])])
 
 
 class _Unusual(Exception):
@@ -111,12 +125,10 @@ def _utf8_bytes(bodies: pa.Array | pa.ChunkedArray):
             yield data[start:end]
 
 
-def _by_dicts(deliveries: pd.DataFrame, items: pd.DataFrame
-              ) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+def _by_dicts(deliveries: pd.DataFrame, items: pd.DataFrame) -> tuple[pa.Array, pa.Array]:
     """Bodies through the dict path; their rows are left to the cut."""
     bodies = [canonical_json(p) for p in build_payloads(deliveries, items)]
-    return (pa.chunked_array([pa.array(bodies, pa.string())]),
-            pa.chunked_array([pa.nulls(len(bodies), pa.string())]))
+    return pa.array(bodies, pa.string()), pa.nulls(len(bodies), pa.string())
 
 
 def _delivery_source() -> tuple[str, ...]:

@@ -10,6 +10,7 @@ Both are replaced together on every run of the day (each by an atomic rename, re
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ import pyarrow.parquet as pq
 from fleet_pipeline.erp.canonical import JOB_SCHEMA
 from fleet_pipeline.erp.extract import day_files
 from fleet_pipeline.storage import atomic_write, partition_dir
-from fleet_pipeline.validation.bodies import bodies_and_rows, payload_digests
+from fleet_pipeline.validation.bodies import payload_digests, sliced_bodies_and_rows
 from fleet_pipeline.validation.settings import ValidationSettings
 from fleet_pipeline.validation.split import FAILURE_COLUMNS, ValidationResult, split
 
@@ -73,10 +74,8 @@ def validate_partition(data_dir: Path, day: date, now: datetime,
     deliveries, items = read_extraction(data_dir, day)
     result = split(deliveries, items, now, settings)
     del deliveries, items  # the result holds what is kept: a million rows weigh about 1 GB
-    bodies, rows = bodies_and_rows(result.valid_deliveries, result.valid_items)
-    jobs = valid_jobs_table(result, bodies, payload_digests(bodies), rows)
-    del bodies, rows
-    valid_jobs_path, rejections_path = write_outcome(data_dir, day, result, jobs)
+    valid_jobs_path, rejections_path = write_outcome(data_dir, day, result,
+                                                     valid_jobs_slices(result))
     return PartitionOutcome(day, result, valid_jobs_path, rejections_path)
 
 
@@ -92,14 +91,17 @@ def read_extraction(data_dir: Path, day: date) -> tuple[pd.DataFrame, pd.DataFra
 
 
 def write_outcome(data_dir: Path, day: date, result: ValidationResult,
-                  jobs: pa.Table) -> tuple[Path, Path]:
-    """Replace the day's valid_jobs.parquet (`jobs`) and rejections.parquet together."""
+                  jobs: pa.Table | Iterable[pa.Table]) -> tuple[Path, Path]:
+    """Replace the day's valid_jobs.parquet (`jobs`, or its slices one after the other) and
+    rejections.parquet together."""
     valid_jobs_path, rejections_path = job_files(data_dir, day)
     failures = pa.Table.from_pandas(result.failures[list(FAILURE_COLUMNS)],
                                     schema=REJECTIONS_SCHEMA, preserve_index=False)
 
     def write_both(jobs_tmp: Path) -> None:
-        pq.write_table(jobs, jobs_tmp)
+        with pq.ParquetWriter(jobs_tmp, VALID_JOBS_SCHEMA) as writer:
+            for part in [jobs] if isinstance(jobs, pa.Table) else jobs:
+                writer.write_table(part)
         atomic_write(rejections_path, lambda tmp: pq.write_table(failures, tmp))
 
     atomic_write(valid_jobs_path, write_both)
@@ -111,7 +113,21 @@ def valid_jobs_table(result: ValidationResult, bodies: pa.Array, hashes: pa.Arra
     """The valid_jobs.parquet table: the valid rows' payload_bodies, their payload_digests, their
     CSV rows (bodies_and_rows; none given: every row left to the cut) and their canonical
     columns."""
-    valid = result.valid_deliveries
+    return _jobs_table(result.valid_deliveries, bodies, hashes, rows)
+
+
+def valid_jobs_slices(result: ValidationResult) -> Iterator[pa.Table]:
+    """valid_jobs_table slice by slice (sliced_bodies_and_rows): only one slice's bodies and
+    rows are held at a time (a million bodies and rows weigh about 1.5 GB)."""
+    valid, start = result.valid_deliveries, 0
+    for bodies, rows in sliced_bodies_and_rows(valid, result.valid_items):
+        part = valid.iloc[start:start + len(bodies)]
+        start += len(bodies)
+        yield _jobs_table(part, bodies, payload_digests(bodies), rows)
+
+
+def _jobs_table(valid: pd.DataFrame, bodies: pa.Array, hashes: pa.Array,
+                rows: pa.Array | pa.ChunkedArray | None) -> pa.Table:
     canonical = pa.Table.from_pandas(valid[[f.name for f in JOB_SCHEMA]], schema=JOB_SCHEMA,
                                      preserve_index=False)
     return pa.Table.from_arrays(
