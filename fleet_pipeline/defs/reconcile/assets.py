@@ -35,11 +35,11 @@ observation per delivery date with the number of new callbacks.
 RECONCILIATION_DESCRIPTION = """\
 What became of **every** delivery of the day, one row per job in the `reconciliation` view
 of the pipeline database (created jobs are read from the job ledger, the other classes are
-stored in `reconciliation_rows`), each in exactly one class: created (with Fleet's `job_id`), created
-twice (Fleet holds a duplicate), rejected by the API (with its reasons), rejected by our own
-validation, awaiting confirmation (before the callback deadline), overdue (after it: looked up
-in Fleet by delivery number, then created or sent again), not sent yet, and unexpected (a
-callback about a delivery we never sent). The classes add up to the day's extraction.
+stored in `reconciliation_rows`), each in exactly one class: created (with Fleet's `job_id`),
+created twice (Fleet holds a duplicate), rejected by the API (with its reasons), rejected by
+our own validation, awaiting confirmation (before the callback deadline), overdue (after it:
+looked up in Fleet by delivery number, then created or sent again), not sent yet, and
+unexpected (a callback about a delivery we never sent). The classes add up to the day's extraction.
 
 Each run first takes the new callbacks into the job ledger, then looks overdue jobs up in Fleet
 and sends again, one by one, what is absent or was refused for a passing reason (with back-off
