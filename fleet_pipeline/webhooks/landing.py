@@ -121,6 +121,8 @@ def judge(earlier: Sequence[tuple[int, str]], entries_sha256: str) -> tuple[int 
     return (min(same) if same else None), any(d != entries_sha256 for _, d in earlier)
 
 
+# As json.dumps(..., ensure_ascii=False), without a new encoder per call.
+_unicode_json = json.JSONEncoder(ensure_ascii=False).encode
 _VALUE_COLUMNS = ("reference_number", "outcome", "fleet_job_id", "errors", "unexpected")
 
 
@@ -130,7 +132,7 @@ def result_values(entries: Sequence[Entry], expected: Collection[str]) -> list[t
     return [
         (reference, OUTCOME_CREATED, job_id, None, reference not in expected)
         if errors is None else
-        (reference, OUTCOME_REJECTED, None, json.dumps(errors, ensure_ascii=False),
+        (reference, OUTCOME_REJECTED, None, _unicode_json(errors),
          reference not in expected)
         for reference, job_id, errors in entries
     ]
@@ -214,7 +216,7 @@ def _insert_results(conn: sa.Connection, event_id: int, upload_id: str,
     dialect = conn.dialect
     if dialect.name == "sqlite":
         conn.exec_driver_sql(_INSERT_RESULTS_FROM_JSON,
-                             (event_id, upload_id, json.dumps(values, ensure_ascii=False)))
+                             (event_id, upload_id, _unicode_json(values)))
     elif (dialect.name == "postgresql" and dialect.driver == "psycopg2"
             and len(values) >= _COPY_FROM_ROWS):
         buffer = io.StringIO()
