@@ -159,10 +159,15 @@ def _rows(jobs: list[QueuedJob], known: pa.Table | None) -> pa.ChunkedArray:
     same = pc.fill_null(pc.equal(known["payload_hash"].take(at),
                                  pa.array([job.payload_hash for job in jobs], pa.string())), False)
     # One array, gathered by plain int64 positions: a gather over chunks or with null positions
-    # was several times slower.
+    # was several times slower. A row whose hash differs is masked, not copied again.
     rows = known["csv_row"].cast(pa.large_string()).combine_chunks().take(
         pc.fill_null(at, 0).cast(pa.int64()))
-    rows = pc.if_else(same, rows, pa.scalar(None, pa.large_string()))
+    keep = same.to_numpy(zero_copy_only=False) & rows.is_valid().to_numpy(zero_copy_only=False)
+    _, offsets, data = rows.buffers()
+    validity = np.packbits(np.concatenate([np.zeros(rows.offset, dtype=bool), keep]),
+                           bitorder="little")
+    rows = pa.Array.from_buffers(pa.large_string(), len(rows), [
+        pa.py_buffer(validity), offsets, data], offset=rows.offset)
     missing = np.flatnonzero(~rows.is_valid().to_numpy(zero_copy_only=False))
     if len(missing):
         written = template_rows([jobs[i].payload for i in missing.tolist()],
