@@ -181,9 +181,10 @@ def write_classes(conn: sa.Connection, day: date, now: datetime) -> dict[str, in
     return dict.fromkeys(rt.STATUSES, 0) | counts
 
 
-# Measured on a day of 1M jobs (docs/benchmarks.md): JIT compiling the classes' CASE costs
-# up to 1.6 s, the day's stored rows hash in about 130 MB, and a merge join would sort a
-# million wide rows on both sides (10 s against 2.8 s for the hash join).
+# Measured on a day of 1M jobs when every job had a stored row (docs/benchmarks.md): JIT
+# compiling the classes' CASE costs up to 1.6 s, a million stored rows hashed in about 130 MB,
+# and a merge join sorted a million wide rows on both sides (10 s against 2.8 s for the hash
+# join). Not measured again since: the memory now serves the day's classes, materialized once.
 _DAY_SETTINGS = {"jit": "off", "work_mem": "128MB", "enable_mergejoin": "off"}
 
 
