@@ -143,7 +143,8 @@ def test_one_day_writes_jobs_and_rejections(instance, recorded):
     assert "0***(12)" in metadata["failure_sample"]
     schema = metadata["dagster/column_schema"]
     by_name = {c.name: c for c in schema.columns}
-    assert list(by_name)[:3] == ["reference_number", "payload", "payload_hash"]
+    assert list(by_name)[:4] == ["reference_number", "payload", "payload_hash", "csv_row"]
+    assert list(by_name) == VALID_JOBS_SCHEMA.names  # the file's columns, in its order
     assert "phone_format" in by_name["dropoff_contact_number"].constraints.other
     assert "field_uniqueness" not in by_name["dropoff_email"].constraints.other
     assert by_name["reference_number"].constraints.unique

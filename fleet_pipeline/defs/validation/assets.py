@@ -22,7 +22,8 @@ business needs, and turned into Fleet delivery-job payloads.
 
 - `valid_jobs.parquet`: one row per delivery that passed every check: its `reference_number`,
   the job `payload` (the JSON body sent to the Fleet API), `payload_hash` (changes whenever the
-  ERP row changes), and the delivery's columns as extracted. The column schema lists the checks.
+  ERP row changes), `csv_row` (the payload's row of a bulk file), and the delivery's columns as
+  extracted. The column schema lists the checks.
 - `rejections.parquet`: one row per failed check of every rejected delivery (and item): the
   delivery number, the column, the check and the offending value (personal data masked). A row
   fails on *all* its defects at once, so one look shows everything to fix in the ERP.

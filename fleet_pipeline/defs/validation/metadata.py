@@ -23,6 +23,8 @@ _PAYLOAD_COLUMNS = (
                    "The JSON body of POST /delivery/jobs for this delivery (canonical JSON)."),
     dg.TableColumn("payload_hash", "string",
                    "sha256 of `payload`: tells the ledger that the ERP row changed."),
+    dg.TableColumn("csv_row", "string",
+                   "The payload's row of a template v1 bulk file (null: written by the cut)."),
 )
 
 
