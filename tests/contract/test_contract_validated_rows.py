@@ -91,26 +91,23 @@ def test_every_valid_row_is_created_one_by_one(validated, start_account):
 
 def test_every_valid_row_is_created_by_a_bulk_upload(validated, start_account, receiver):
     payloads, _ = validated
-    simulator = start_account()
-    url = receiver.new_url()
-    with make_client(simulator) as client:
-        client.bulk_upload(payloads, webhook_url=url)
-    (delivery,) = receiver.wait_for(url, 1)
-    entries = parse_callback(delivery.body)
-    assert sorted(e.reference_number for e in entries) == sorted(
-        p["reference_number"] for p in payloads)
-    assert {e.reference_number: e.errors for e in entries if e.errors} == {}
-    assert all(e.job_id for e in entries)
+    _assert_every_job_created(payloads, payloads, start_account, receiver)
 
 
 def test_the_rows_validation_wrote_are_the_builders_file_and_are_all_created(
         validated, validated_file, start_account, receiver):
     payloads, _ = validated
     assert validated_file == bytes(build_upload_csv(payloads))
+    _assert_every_job_created(validated_file, payloads, start_account, receiver)
+
+
+def _assert_every_job_created(upload, payloads, start_account, receiver):
+    """Bulk-upload `upload` (payloads or a CSV file) and check that the callback reports every
+    one of `payloads` created, nothing else."""
     simulator = start_account()
     url = receiver.new_url()
     with make_client(simulator) as client:
-        client.bulk_upload(validated_file, webhook_url=url)
+        client.bulk_upload(upload, webhook_url=url)
     (delivery,) = receiver.wait_for(url, 1)
     entries = parse_callback(delivery.body)
     assert sorted(e.reference_number for e in entries) == sorted(
