@@ -9,6 +9,7 @@ reported (`delivery_exists`). Valid rows come out as they came in: same values, 
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -83,6 +84,11 @@ def split(deliveries: pd.DataFrame, items: pd.DataFrame, now: datetime,
             extracted=len(deliveries),
         )
         _check_counts(result, valid_references)
+    # pandera caches its accessor on every frame it validates, and the accessor refers back to
+    # the frame: the typed frames (and the input columns they share) would outlive this call
+    # until the collector happens to run, about 0.5 GB at a million deliveries. Collect now.
+    del jobs, lines
+    gc.collect()
     return result
 
 
