@@ -113,9 +113,12 @@ def _from_arrow(array: pa.Array, typ: pa.DataType, column: str) -> pa.Array:
         return array
     if pa.types.is_null(array.type):
         return pa.nulls(len(array), typ)
-    if pa.types.is_string(array.type) and not pa.types.is_string(typ):
+    exact_cast = (pa.types.is_string(array.type) and not pa.types.is_string(typ)) or (
+        pa.types.is_integer(array.type) and pa.types.is_floating(typ))
+    if exact_cast:
         try:
-            return array.cast(typ, safe=True)  # text to number or date: parsed, never rounded
+            # Text parsed, never rounded; an integer a double cannot hold exactly is refused.
+            return array.cast(typ, safe=True)
         except _ARROW_ERRORS:
             pass
     # Anything else follows the rules for Python values, with the same checks and messages.

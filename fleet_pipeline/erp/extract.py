@@ -23,11 +23,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
+from fleet_pipeline.erp import arrow_sqlite
 from fleet_pipeline.erp.canonical import ITEM_SCHEMA, JOB_SCHEMA
 from fleet_pipeline.erp.convert import columns_of, to_array
 from fleet_pipeline.erp.drivers import numerics_as_text, streaming_cursor
@@ -65,6 +67,7 @@ class ExtractStats:
     items_path: Path
     absent_columns: dict[str, tuple[str, ...]]  # optional canonical columns written as NULL
     extra_columns: dict[str, tuple[str, ...]]  # returned by a query but not canonical: ignored
+    readers: dict[str, str] = field(default_factory=dict)  # how each query's rows were read
 
 
 def day_files(data_dir: Path, day: date | str) -> tuple[Path, Path]:
@@ -83,7 +86,7 @@ def extract_day(engine: sa.Engine, source: Source, day: date, data_dir: Path,
         if isolation:
             conn.execution_options(isolation_level=isolation)
         run = _QueryRun(engine, conn, source, window(day), chunk_rows)
-        with conn.begin():
+        with conn.begin(), arrow_reader(engine) as run.arrow:
 
             def write_both(deliveries_tmp: Path) -> None:
                 run.write(source.deliveries, JOB_SCHEMA, deliveries_tmp)
@@ -103,7 +106,19 @@ def extract_day(engine: sa.Engine, source: Source, day: date, data_dir: Path,
         absent_columns={n: m.absent_optional for n, m in run.matches.items()
                         if m.absent_optional},
         extra_columns={n: m.extra for n, m in run.matches.items() if m.extra},
+        readers=run.readers,
     )
+
+
+@contextmanager
+def arrow_reader(engine: sa.Engine) -> Iterator[Any]:
+    """An ADBC connection in a read transaction when the ERP is a SQLite file and the driver
+    is installed (arrow_sqlite), else None: the rows then come through the DBAPI cursor."""
+    if not arrow_sqlite.available(engine):
+        yield None
+        return
+    with arrow_sqlite.read_transaction(engine) as conn:
+        yield conn
 
 
 @dataclass
@@ -115,19 +130,40 @@ class _QueryRun:
     source: Source
     params: dict
     chunk_rows: int
+    arrow: Any = None  # an ADBC connection (arrow_sqlite), when the ERP can be read so
     matches: dict[str, ColumnMatch] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    readers: dict[str, str] = field(default_factory=dict)  # how each query's rows were read
 
     def write(self, query: SourceQuery, schema: pa.Schema, path: Path) -> None:
         """Stream the query's result into a Parquet file at `path`."""
-        with guarded(self.engine, query), fetched(self.conn, query, self.params,
-                                                  self.chunk_rows) as (names, chunks):
-            match = self.matches[query.name] = match_columns(query, names)
-            if not match.missing_required:
-                self.counts[query.name] = write_parquet(
-                    path, schema, chunks, partial(rows_to_batch, match=match, schema=schema))
-        if match.missing_required:  # the cursor is closed: MariaDB allows one streaming result
+        match = None
+        if self.arrow is not None:
+            sql, arguments = driver_sql(query, self.conn.dialect, self.params)
+            try:
+                with arrow_sqlite.batches(self.arrow, sql, arguments,
+                                          self.chunk_rows) as (names, chunks):
+                    match = self._convert(query, schema, path, names, chunks)
+                self.readers[query.name] = arrow_sqlite.READER
+            except arrow_sqlite.ArrowReadFailed as exc:
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                self.readers[query.name] = f"DBAPI cursor (the Arrow reader failed: {reason})"
+        if match is None:
+            with guarded(self.engine, query), fetched(self.conn, query, self.params,
+                                                      self.chunk_rows) as (names, chunks):
+                match = self._convert(query, schema, path, names, chunks)
+            self.readers.setdefault(query.name, "DBAPI cursor")
+        if match.missing_required:  # the result is closed: MariaDB allows one streaming result
             self._raise_missing()
+
+    def _convert(self, query: SourceQuery, schema: pa.Schema, path: Path, names: list[str],
+                 chunks: Iterable) -> ColumnMatch:
+        """Write the chunks (driver tuples or record batches) to `path` in `schema`."""
+        match = self.matches[query.name] = match_columns(query, names)
+        if not match.missing_required:
+            self.counts[query.name] = write_parquet(
+                path, schema, chunks, partial(rows_to_batch, match=match, schema=schema))
+        return match
 
     def _raise_missing(self) -> None:
         """MissingColumnsError naming the missing columns of both queries, not just the first."""
@@ -177,10 +213,11 @@ def driver_sql(query: SourceQuery, dialect: sa.Dialect, params: dict) -> tuple[s
     return str(compiled), values
 
 
-def rows_to_batch(rows: Sequence[Sequence], match: ColumnMatch,
+def rows_to_batch(rows: Sequence[Sequence] | pa.RecordBatch, match: ColumnMatch,
                   schema: pa.Schema) -> pa.RecordBatch:
-    """A chunk of result rows as a record batch of `schema`, converted column by column."""
-    columns = columns_of(rows)
+    """A chunk of result rows (driver tuples, or a record batch of the driver's types) as a
+    record batch of `schema`, converted column by column."""
+    columns = rows.columns if isinstance(rows, pa.RecordBatch) else columns_of(rows)
     arrays = []
     for column in schema:
         position = match.positions.get(column.name)

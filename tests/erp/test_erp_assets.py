@@ -40,6 +40,8 @@ def test_one_date(seeded, tmp_path):
     assert [c.name for c in metadata["dagster/column_schema"].columns] == list(JOB_COLUMN_NAMES)
     assert "per_day" not in metadata
     assert metadata["deliveries_columns_not_returned"] == "delivery_driver_id"
+    assert metadata["deliveries_read_by"] == metadata["items_read_by"] == (
+        "ADBC SQLite driver, straight into Arrow")
 
     preview = metadata["preview"]
     first = pq.read_table(deliveries).slice(0, 1).to_pylist()[0]

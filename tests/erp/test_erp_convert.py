@@ -103,3 +103,10 @@ def test_python_and_arrow_columns_convert_to_the_same_values():
         assert to_array(columns[2], pa.float64(), "w").to_pylist() == [7.0, 8.5]
     with pytest.raises(ConversionError, match="Column n"):
         to_array(columns_of(rows)[2], pa.int64(), "n")
+
+
+def test_an_arrow_integer_column_becomes_doubles_as_python_integers_do():
+    values = [3, None, -2**53, 2**53 + 1]  # the last is beyond what a double holds exactly
+    assert (to_array(pa.array(values), pa.float64(), "length_cm").to_pylist()
+            == to_array(values, pa.float64(), "length_cm").to_pylist()
+            == [3.0, None, float(-2**53), float(2**53 + 1)])

@@ -62,4 +62,6 @@ def extraction_metadata(days: Sequence[ExtractStats]) -> dict[str, object]:
         metadata[f"{name}_columns_not_returned"] = ", ".join(columns)
     for name, columns in last.extra_columns.items():
         metadata[f"{name}_columns_ignored"] = ", ".join(columns)
+    for name, reader in last.readers.items():
+        metadata[f"{name}_read_by"] = reader
     return metadata
