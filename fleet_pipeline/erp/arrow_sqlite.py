@@ -25,6 +25,9 @@ from typing import Any
 import pyarrow as pa
 import sqlalchemy as sa
 
+# SQLite's page cache for the extraction's connection: about 1.3 s less at a million
+# deliveries of the sample ERP, for 128 MB more in the extraction's process.
+CACHE_KIB = 128 * 1024
 READER = "ADBC SQLite driver, straight into Arrow"
 
 
@@ -47,6 +50,10 @@ def read_transaction(engine: sa.Engine) -> Iterator[Any]:
 
     uri = f"file:{Path(engine.url.database).resolve()}?mode=ro"
     with adbc.connect(uri) as conn:  # autocommit off: the queries share one transaction
+        with conn.cursor() as cursor:
+            # The queries look up every delivery's addresses, customer and driver by key: in
+            # SQLite's default 2 MB page cache most lookups miss and go back to the file.
+            cursor.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         try:
             yield conn
         finally:
