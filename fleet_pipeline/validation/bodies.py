@@ -83,6 +83,20 @@ def sliced_bodies_and_rows(deliveries: pd.DataFrame, items: pd.DataFrame
                            ) -> Iterator[tuple[pa.Array, pa.Array]]:
     """`bodies_and_rows` slice after slice of SLICE_ROWS rows, in row order: a caller writing
     each slice away never holds the day's bodies."""
+    build = slice_builder(deliveries, items)
+    return (build(start) for start in slice_starts(len(deliveries)))
+
+
+def slice_starts(rows: int) -> range:
+    """The first row of every slice of a frame of `rows` rows."""
+    return range(0, rows, SLICE_ROWS)
+
+
+def slice_builder(deliveries: pd.DataFrame, items: pd.DataFrame
+                  ) -> Callable[[int], tuple[pa.Array, pa.Array]]:
+    """A function giving the bodies and CSV rows (as `bodies_and_rows`) of the slice of
+    SLICE_ROWS deliveries that starts at a row (slice_starts). It only reads the frames: slices
+    can be built in any order, on several threads at once."""
     columnar = _columnar(deliveries, _delivery_source()) and _columnar(items, _ITEM_SOURCE)
     lines = None
     # A lone surrogate, a year before 1000, an integer beyond int64: the dict path takes the
@@ -91,14 +105,17 @@ def sliced_bodies_and_rows(deliveries: pd.DataFrame, items: pd.DataFrame
     if columnar:
         with unusual:
             lines = _Lines(items, deliveries["reference_number"])
-    for start in range(0, len(deliveries), SLICE_ROWS):
+
+    def build(start: int) -> tuple[pa.Array, pa.Array]:
         part = deliveries.iloc[start:start + SLICE_ROWS]
         built = None
         if lines is not None:
             with unusual:
                 built = _bodies(part, lines, start)
-        yield built or _by_dicts(part, items[items["reference_number"].isin(
+        return built or _by_dicts(part, items[items["reference_number"].isin(
             part["reference_number"])])
+
+    return build
 
 
 class _Unusual(Exception):

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import HealthCheck, given, settings
 from test_validation_bodies import day, row_by_row
 from validation_rows import DAY, deliveries_frame, delivery, item, items_frame, pickup_delivery
@@ -95,7 +96,9 @@ def test_a_slice_the_columnar_path_cannot_take_goes_through_the_dict_path_alone(
         [builders_row(body) for n, body in enumerate(built) if n not in (2, 3)]
 
 
-def test_valid_jobs_written_slice_by_slice_are_the_whole_table(monkeypatch, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_valid_jobs_written_slice_by_slice_are_the_whole_table(monkeypatch, tmp_path, workers):
+    """Slices built one after the other or several at once on threads: the same file."""
     monkeypatch.setattr(bodies, "SLICE_ROWS", 3)
     rows = [delivery(f"W-{n}") if n % 3 else pickup_delivery(f"W-{n}") for n in range(8)]
     lines = [item(f"W-{n}", line) for n in range(8) for line in (1, 2)]
@@ -104,7 +107,7 @@ def test_valid_jobs_written_slice_by_slice_are_the_whole_table(monkeypatch, tmp_
     assert len(result.valid_deliveries) == 8
     built, csv_rows = bodies_and_rows(result.valid_deliveries, result.valid_items)
     whole = valid_jobs_table(result, built, payload_digests(built), csv_rows)
-    jobs_path, _ = write_outcome(tmp_path, DAY, result, valid_jobs_slices(result))
+    jobs_path, _ = write_outcome(tmp_path, DAY, result, valid_jobs_slices(result, workers))
     written = pq.read_table(jobs_path)
     assert written.schema.equals(VALID_JOBS_SCHEMA)
     assert written.to_pylist() == whole.to_pylist()
