@@ -167,14 +167,17 @@ def not_swapped(lat: pd.Series, lon: pd.Series, country_code: pd.Series) -> pd.S
 
 def window_order(opens: pd.Series, closes: pd.Series) -> pd.Series:
     """A window opens before it closes; windows with a missing or malformed end are not judged."""
-    judged = opens.str.fullmatch(TIME_PATTERN, na=False) & closes.str.fullmatch(
-        TIME_PATTERN, na=False)
-    return ~judged | (to_hms(opens) < to_hms(closes))
+    judged = (opens.notna() & fullmatch(opens, TIME_PATTERN)
+              & closes.notna() & fullmatch(closes, TIME_PATTERN)).to_numpy(dtype=bool)
+    in_order = np.ones(len(opens), dtype=bool)
+    if judged.any():
+        in_order[judged] = to_hms(opens[judged]).to_numpy() < to_hms(closes[judged]).to_numpy()
+    return pd.Series(~judged | in_order, index=opens.index)
 
 
 def to_hms(s: pd.Series) -> pd.Series:
     """HH:MM[:SS] as HH:MM:SS, so that times compare as strings."""
-    return s.where(s.str.len() != 5, s + ":00")
+    return s.where(text_lengths(s) != 5, s + ":00")
 
 
 def _boxes(country_code: pd.Series) -> np.ndarray:
