@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from fleet_pipeline.erp.canonical import JOB_SCHEMA
 from fleet_pipeline.erp.extract import day_files
+from fleet_pipeline.memory import map_large_blocks
 from fleet_pipeline.storage import atomic_write, partition_dir
 from fleet_pipeline.threads import in_order
 from fleet_pipeline.validation.bodies import payload_digests, slice_builder, slice_starts
@@ -85,6 +86,7 @@ def validate_partition(data_dir: Path, day: date, now: datetime,
 
 def read_extraction(data_dir: Path, day: date) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The day's extracted deliveries and items as frames."""
+    map_large_blocks()  # before the day's frames, slices and their temporaries are allocated
     deliveries_path, items_path = day_files(data_dir, day)
     for path in (deliveries_path, items_path):
         if not path.exists():
@@ -129,6 +131,7 @@ def valid_jobs_slices(result: ValidationResult, workers: int = WORKERS) -> Itera
     million bodies and rows weigh about 1.5 GB). `workers` slices are built at once, on threads:
     Arrow's kernels and numpy, most of the work, run outside the GIL."""
     valid = result.valid_deliveries
+    map_large_blocks()
     pa.default_memory_pool().release_unused()  # what the split's Arrow kernels left behind
     build = slice_builder(valid, result.valid_items)
 
