@@ -8,7 +8,8 @@ on one day of the sample ERP in SQLite, the functions the assets run:
 - split:     validation.split.split (types, pandera contracts, failures)
 - jobs:      valid_jobs.parquet and rejections.parquet written (validation.partition
              .write_outcome of valid_jobs_slices: slice by slice, the canonical JSON of every
-             valid delivery, its sha256 and its template v1 CSV row, each slice written away)
+             valid delivery, its sha256 and its template v1 CSV row, two slices built at a
+             time on threads, each slice written away)
 - plan:      uploads.planning.plan_day into a fresh SQLite ledger
 - cut + CSV: ledger.jobs_to_send + uploads.planning.prepare_uploads (the CSV rows validation
              wrote read back and matched to the queued jobs, cut into files of at most 1,000
