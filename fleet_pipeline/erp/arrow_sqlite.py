@@ -45,15 +45,23 @@ def available(engine: sa.Engine) -> bool:
 
 @contextmanager
 def read_transaction(engine: sa.Engine) -> Iterator[Any]:
-    """An ADBC connection to the engine's SQLite file, read-only, in one read transaction."""
+    """An ADBC connection to the engine's SQLite file, read-only, in one read transaction.
+    ArrowReadFailed when the driver cannot open it: the DBAPI cursor reads the file then."""
     import adbc_driver_sqlite.dbapi as adbc
 
     uri = f"file:{Path(engine.url.database).resolve()}?mode=ro"
-    with adbc.connect(uri) as conn:  # autocommit off: the queries share one transaction
-        with conn.cursor() as cursor:
-            # The queries look up every delivery's addresses, customer and driver by key: in
-            # SQLite's default 2 MB page cache most lookups miss and go back to the file.
-            cursor.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    try:
+        conn = adbc.connect(uri)  # autocommit off: the queries share one transaction
+    except Exception as exc:
+        raise ArrowReadFailed(str(exc)) from exc
+    with conn:
+        try:
+            with conn.cursor() as cursor:
+                # The queries look up every delivery's addresses, customer and driver by key:
+                # in SQLite's default 2 MB page cache most lookups go back to the file.
+                cursor.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        except Exception as exc:
+            raise ArrowReadFailed(str(exc)) from exc
         try:
             yield conn
         finally:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -114,10 +114,11 @@ def extract_day(engine: sa.Engine, source: Source, day: date, data_dir: Path,
 def arrow_reader(engine: sa.Engine) -> Iterator[Any]:
     """An ADBC connection in a read transaction when the ERP is a SQLite file and the driver
     is installed (arrow_sqlite), else None: the rows then come through the DBAPI cursor."""
-    if not arrow_sqlite.available(engine):
-        yield None
-        return
-    with arrow_sqlite.read_transaction(engine) as conn:
+    with ExitStack() as stack:
+        conn = None
+        if arrow_sqlite.available(engine):
+            with suppress(arrow_sqlite.ArrowReadFailed):
+                conn = stack.enter_context(arrow_sqlite.read_transaction(engine))
         yield conn
 
 

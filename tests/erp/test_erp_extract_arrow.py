@@ -93,3 +93,16 @@ def test_the_arrow_reader_never_writes_to_the_erp(seeded_sqlite):
     with engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM delivery_notes")) > 0
     engine.dispose()
+
+
+def test_a_file_the_driver_cannot_open_is_read_by_the_dbapi_cursor(seeded_sqlite, tmp_path,
+                                                                  monkeypatch):
+    import adbc_driver_sqlite.dbapi as adbc
+
+    def refuse(uri):
+        raise adbc.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(adbc, "connect", refuse)
+    stats = extract_day(connect(seeded_sqlite.url), load_source(), DAY, tmp_path)
+    assert stats.readers == {"deliveries": "DBAPI cursor", "items": "DBAPI cursor"}
+    assert stats.deliveries > 0 and stats.items > 0
