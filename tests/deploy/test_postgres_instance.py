@@ -55,6 +55,7 @@ def _set_pool_limits(env, limits) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.load
 @pytest.mark.postgres
 def test_a_partition_of_the_chain_runs_on_the_postgres_instance(pg_instance_env, pg_url):
     env = pg_instance_env

@@ -100,6 +100,7 @@ async def _deliver(ports: list[int], bodies, copies, rng: random.Random) -> list
 
 
 @pytest.mark.slow
+@pytest.mark.load
 def test_two_receivers_land_every_distinct_callback_exactly_once(pg_url, tmp_path):
     rng = random.Random(20260302)
     engine = make_engine(pg_url)
