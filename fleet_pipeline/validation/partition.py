@@ -86,7 +86,8 @@ def validate_partition(data_dir: Path, day: date, now: datetime,
 
 def read_extraction(data_dir: Path, day: date) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The day's extracted deliveries and items as frames."""
-    map_large_blocks()  # before the day's frames, slices and their temporaries are allocated
+    # Once per process, before the day's frames, the slices and their temporaries exist.
+    map_large_blocks()
     deliveries_path, items_path = day_files(data_dir, day)
     for path in (deliveries_path, items_path):
         if not path.exists():
@@ -131,8 +132,6 @@ def valid_jobs_slices(result: ValidationResult, workers: int = WORKERS) -> Itera
     million bodies and rows weigh about 1.5 GB). `workers` slices are built at once, on threads:
     Arrow's kernels and numpy, most of the work, run outside the GIL."""
     valid = result.valid_deliveries
-    map_large_blocks()
-    pa.default_memory_pool().release_unused()  # what the split's Arrow kernels left behind
     build = slice_builder(valid, result.valid_items)
 
     def table(start: int) -> pa.Table:
